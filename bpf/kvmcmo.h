@@ -87,6 +87,7 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 #define KVMCMO_RBTREE_DEPTH     32      /* gfn_tree depth bound (2*log2(32768 slots)) */
 #define KVMCMO_REGION_SHIFT     16      /* aborts outside memslots: 64 KiB IPA windows */
 #define KVMCMO_COMM_LEN         16
+#define KVMCMO_CMDLINE_LEN      256     /* -name/--name come early in argv */
 #define KVMCMO_PAGE_SHIFT       12      /* double-fault matching granule (IPA page) */
 
 /* ---- ESR_ELx bits (Arm ARM D17.2.37, shared/KERNELS.md) ------------- */
@@ -137,14 +138,21 @@ struct kvmcmo_obs {
 
 /* ---- map keys and values (fixed-width only; asserted sizes) ------------ */
 
+/*
+ * A VM is identified by a unique id given when the BPF side first sees its
+ * struct kvm (not the pointer itself: a destroyed VM's struct kvm can be
+ * reused by the next one).  id = per-CPU sequence << 12 | CPU.
+ */
+#define KVMCMO_VM_ID_CPU_BITS   12
+
 struct kvmcmo_abort_key {
-	__u64 kvm;              /* struct kvm *: one VM */
+	__u64 vm;               /* VM id */
 	__u32 vcpu;             /* vcpu->vcpu_id */
 	__u8 kind, fault, memslot, outcome;
 };
 
 struct kvmcmo_lat_key {
-	__u64 kvm;
+	__u64 vm;
 	__u32 outcome;
 	__u32 pad;
 };
@@ -156,13 +164,13 @@ struct kvmcmo_hist {
 };
 
 struct kvmcmo_dabt_key {
-	__u64 kvm;
+	__u64 vm;
 	__u32 source;           /* enum kvmcmo_dabt_source */
 	__u32 pad;
 };
 
 struct kvmcmo_dfault_key {
-	__u64 kvm;
+	__u64 vm;
 	__u8 kind, memslot, pad[6];
 };
 
@@ -171,7 +179,7 @@ struct kvmcmo_dfault_key {
  * Filled from what the handler-exit program already reads; no extra probe.
  */
 struct kvmcmo_region_key {
-	__u64 kvm;
+	__u64 vm;
 	__u64 base;             /* memslot base IPA, or IPA window base */
 	__u64 size;             /* memslot size in bytes, or window size */
 	__s32 slot;             /* memslot id, or -1 outside memslots */
@@ -179,9 +187,16 @@ struct kvmcmo_region_key {
 };
 
 struct kvmcmo_vm_info {
-	__u64 first_ns;         /* bpf_ktime_get_ns() at first abort seen */
+	__u64 id;               /* the VM id used in every other key */
+	__u64 first_ns;         /* bpf_ktime_get_ns() when first seen */
+	__u64 destroyed_ns;     /* kvm_arch_destroy_vm() time, 0 while alive */
 	__u32 pid;              /* VMM tgid */
-	__s32 fd;               /* VM fd in the VMM, from the debugfs dir "<pid>-<fd>", or -1 */
+	__u32 cmdline_len;      /* bytes captured in cmdline[] */
+	char debugfs_name[16];  /* kvm->debugfs_dentry name "<pid>-<fd>": the VM's fd */
+	char comm[KVMCMO_COMM_LEN];
+	/* start of the VMM's argv (NUL-separated), captured once per VM so
+	 * the VM keeps its name after the VMM has exited */
+	char cmdline[KVMCMO_CMDLINE_LEN];
 };
 
 /* per-CPU array of self-observation counters */
@@ -199,7 +214,7 @@ _Static_assert(sizeof(struct kvmcmo_hist) == 8 * (KVMCMO_HIST_SLOTS + 2), "hist 
 _Static_assert(sizeof(struct kvmcmo_dabt_key) == 16, "dabt key layout");
 _Static_assert(sizeof(struct kvmcmo_dfault_key) == 16, "dfault key layout");
 _Static_assert(sizeof(struct kvmcmo_region_key) == 32, "region key layout");
-_Static_assert(sizeof(struct kvmcmo_vm_info) == 16, "vm info layout");
+_Static_assert(sizeof(struct kvmcmo_vm_info) == 64 + KVMCMO_CMDLINE_LEN, "vm info layout");
 _Static_assert(sizeof(struct kvmcmo_obs) == 16, "obs layout");
 
 /* ---- the classifier: pure functions of ESR, memslot flags, observation */
@@ -303,7 +318,9 @@ static __always_inline __u32 kvmcmo_hist_slot(__u64 v)
 {
 	__u32 r = 0;
 
+#ifdef __clang__
 #pragma unroll
+#endif
 	for (int s = 32; s > 0; s >>= 1) {
 		if (v >= (1ULL << s)) {
 			v >>= s;

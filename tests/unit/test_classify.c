@@ -14,21 +14,7 @@
  */
 #include <stdint.h>
 
-/*
- * bpf/kvmcmo.h has "#pragma unroll" (a clang pragma) in kvmcmo_hist_slot();
- * GCC's -Wall (-Wunknown-pragmas) with -Werror rejects it, so the build
- * command above fails with gcc as cc.  Reported; until the header guards
- * the pragma, silence that one warning for the include only.  Build with
- * -DKVMCMO_TEST_NO_PRAGMA_WORKAROUND to see the header fail on its own.
- */
-#ifndef KVMCMO_TEST_NO_PRAGMA_WORKAROUND
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"
-#endif
 #include "kvmcmo.h"
-#ifndef KVMCMO_TEST_NO_PRAGMA_WORKAROUND
-#pragma GCC diagnostic pop
-#endif
 
 #include "test.h"
 

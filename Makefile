@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# kvmcmo build.  Native on arm64; cross from x86-64 with `make ARCH=arm64`
+# (CROSS_COMPILE defaults to aarch64-linux-gnu-, libraries from the arm64
+# Debian packages that scripts/fetch-arm64-deps.sh unpacks into SYSROOT).
+# STATIC=1 links fully static binaries (what the test images need).
+# V=1 shows full commands.  Output goes to $(OUTPUT), never beside sources.
+
+HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/' -e 's/x86_64/x86/')
+ARCH ?= $(HOST_ARCH)
+ifeq ($(filter $(ARCH),arm64 x86),)
+$(error unsupported ARCH '$(ARCH)': kvmcmo builds for arm64 (and x86 for host tests))
+endif
+
+ifeq ($(ARCH),$(HOST_ARCH))
+CROSS_COMPILE ?=
+else ifeq ($(ARCH),arm64)
+CROSS_COMPILE ?= aarch64-linux-gnu-
+KVMCMO_CACHE ?= $(HOME)/.cache/kvmcmo
+SYSROOT ?= $(KVMCMO_CACHE)/sysroot-arm64
+else
+$(error cross-building for $(ARCH) is not supported: build on the host itself)
+endif
+
+OUTPUT ?= .output/$(ARCH)$(if $(STATIC),-static)
+CC := $(CROSS_COMPILE)gcc
+AR := $(CROSS_COMPILE)ar
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+prefix ?= /usr/local
+bindir ?= $(prefix)/sbin
+mandir ?= $(prefix)/share/man
+datadir ?= $(prefix)/share/kvmcmo
+DESTDIR ?=
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	  -MMD -MP -I$(OUTPUT) -Ibpf -Iuser -Itools/kvmcmo
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_arm64 -Wall -Werror -I. -Ibpf
+
+LIBS := -lbpf -lelf -lz -ljansson
+ifneq ($(SYSROOT),)
+CFLAGS += -I$(SYSROOT)/usr/include
+LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
+endif
+ifneq ($(STATIC),)
+LDFLAGS += -static
+LIBS += -lzstd
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean install check test-unit test-vm demo bpf
+
+BPF_OBJS := $(OUTPUT)/kvmcmo.bpf.o $(OUTPUT)/probe.bpf.o
+SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
+LIB_SRCS := $(wildcard user/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+KVMCMO_SRCS := $(wildcard tools/kvmcmo/*.c)
+KVMCMO_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(KVMCMO_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst %.c,$(OUTPUT)/%,$(UNIT_SRCS))
+MANS := $(wildcard man/*.[0-9])
+
+all: $(OUTPUT)/kvmcmo
+
+bpf: $(SKELS)
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# every C object may include a skeleton (through user/attach.c's headers)
+$(OUTPUT)/%.o: %.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libkvmcmo.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/kvmcmo: $(KVMCMO_OBJS) $(OUTPUT)/libkvmcmo.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# unit tests link the library; a test of tools/kvmcmo/X.c links that file
+$(OUTPUT)/tests/unit/test_%: $(OUTPUT)/tests/unit/test_%.o $(OUTPUT)/libkvmcmo.a \
+		$(filter-out $(OUTPUT)/tools/kvmcmo/main.o,$(KVMCMO_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(OUTPUT):
+	$(Q)mkdir -p $@
+
+test-unit: $(UNIT_BINS)
+	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
+# the four-kernel matrix on emulated arm64 KVM (tests/vm/README)
+test-vm:
+	$(Q)tests/vm/matrix.sh
+
+check:
+	$(Q)tests/check.sh
+
+demo:
+	$(Q)tests/vm/demo.sh
+
+install: $(OUTPUT)/kvmcmo
+	$(call msg,INSTALL,$(DESTDIR)$(bindir))
+	$(Q)install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8
+	$(Q)install -m 0755 $(OUTPUT)/kvmcmo $(DESTDIR)$(bindir)/
+	$(Q)$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(mandir)/man8/)
+
+clean:
+	$(call msg,CLEAN,.output)
+	$(Q)rm -rf .output
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

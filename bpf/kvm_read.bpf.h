@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * kvm_read.bpf.h - CO-RE readers for the KVM state kvmcmo classifies.
+ *
+ * Every kernel difference between 5.10 and 7.2 that the programs meet is
+ * absorbed here, by feature tests on the running kernel's BTF (never by
+ * version number).  Each reader names the kernel change it covers.
+ */
+#ifndef __KVM_READ_BPF_H
+#define __KVM_READ_BPF_H
+
+#include <bpf/bpf_core_read.h>
+#include "kvmcmo.h"
+
+/*
+ * ESR_EL2 as saved at guest exit.  u32 up to 5.18, u64 since "KVM: arm64:
+ * Treat ESR_EL2 as a 64-bit register" (5.19): read by the field's size so
+ * the high half of a u32 field is never padding garbage.
+ */
+static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu)
+{
+	if (bpf_core_field_size(vcpu->arch.fault.esr_el2) == 4) {
+		__u32 v = 0;
+
+		bpf_core_read(&v, sizeof(v), &vcpu->arch.fault.esr_el2);
+		return v;
+	}
+	return BPF_CORE_READ(vcpu, arch.fault.esr_el2);
+}
+
+/*
+ * Faulting IPA from HPFAR_EL2.FIPA (bits 47:4 hold IPA bits 55:12).  7.2
+ * keeps bit 63 (NS) as a "valid" mark: the mask drops it and the RES0 bits.
+ */
+#define KVMCMO_HPFAR_FIPA_MASK 0x0000fffffffffff0ULL
+
+static __always_inline __u64 kvm_read_ipa(struct kvm_vcpu *vcpu)
+{
+	__u64 hpfar = BPF_CORE_READ(vcpu, arch.fault.hpfar_el2);
+
+	return (hpfar & KVMCMO_HPFAR_FIPA_MASK) << 8;
+}
+
+static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu)
+{
+	return BPF_CORE_READ(vcpu, arch.ctxt.regs.pc);
+}
+
+/*
+ * Did KVM arrange to skip the guest instruction?  Since 5.12 ("KVM: arm64:
+ * Defer guest PC increment") kvm_incr_pc() sets INCREMENT_PC, bit 1 of
+ * vcpu->arch.iflags (6.0+; bits 1..3 also encode a pending exception when
+ * bit 0, PENDING_EXCEPTION, is set).  Before it, kvm_skip_instr() moved
+ * the PC at once: compare with the PC seen at entry.
+ */
+#define KVMCMO_IFLAG_PENDING_EXCEPTION 0x1
+#define KVMCMO_IFLAG_INCREMENT_PC      0x2
+
+static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc)
+{
+	if (bpf_core_field_exists(vcpu->arch.iflags)) {
+		__u8 f = BPF_CORE_READ(vcpu, arch.iflags);
+
+		return (f & (KVMCMO_IFLAG_PENDING_EXCEPTION | KVMCMO_IFLAG_INCREMENT_PC)) ==
+		       KVMCMO_IFLAG_INCREMENT_PC;
+	}
+	return kvm_read_pc(vcpu) != entry_pc;
+}
+
+struct kvmcmo_slot {
+	__u64 base_gfn;
+	__u64 npages;
+	__u32 flags;
+	__s32 id;
+};
+
+static __always_inline int kvm_slot_fill(struct kvm_memory_slot *s, __u64 gfn,
+					 struct kvmcmo_slot *out)
+{
+	out->base_gfn = BPF_CORE_READ(s, base_gfn);
+	out->npages = BPF_CORE_READ(s, npages);
+	if (gfn < out->base_gfn || gfn >= out->base_gfn + out->npages)
+		return 0;
+	out->flags = BPF_CORE_READ(s, flags);
+	out->id = BPF_CORE_READ(s, id);
+	return 1;
+}
+
+/*
+ * 5.17+ ("KVM: Keep memslots in tree-based structures instead of array-
+ * based ones"): walk kvm_memslots.gfn_tree the way search_memslots() does.
+ * A memslot sits in the tree through gfn_node[node_idx].
+ */
+static __always_inline int kvm_memslot_tree(struct kvm_memslots *slots, __u64 gfn,
+					    struct kvmcmo_slot *out)
+{
+	struct rb_node *node = BPF_CORE_READ(slots, gfn_tree.rb_node);
+	int idx = BPF_CORE_READ(slots, node_idx) & 1;
+	__u64 node_off = bpf_core_field_offset(struct kvm_memory_slot, gfn_node) +
+			 idx * bpf_core_type_size(struct rb_node);
+
+	for (int i = 0; i < KVMCMO_RBTREE_DEPTH && node; i++) {
+		struct kvm_memory_slot *s = (void *)node - node_off;
+		__u64 base = BPF_CORE_READ(s, base_gfn);
+
+		if (gfn >= base) {
+			if (gfn < base + BPF_CORE_READ(s, npages))
+				return kvm_slot_fill(s, gfn, out);
+			node = BPF_CORE_READ(node, rb_right);
+		} else {
+			node = BPF_CORE_READ(node, rb_left);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Up to 5.16: memslots[] sorted by descending base_gfn, used_slots long;
+ * the same binary search as that era's search_memslots().
+ */
+static __always_inline int kvm_memslot_array(void *slots, __u64 gfn,
+					     struct kvmcmo_slot *out)
+{
+	struct kvm_memslots___array *a = slots;
+	__u32 used = BPF_CORE_READ(a, used_slots);
+	__u64 first = bpf_core_field_offset(struct kvm_memslots___array, memslots);
+	__u64 size = bpf_core_type_size(struct kvm_memory_slot);
+	__u32 start = 0, end = used;
+
+	for (int i = 0; i < KVMCMO_MEMSLOT_SEARCH && start < end; i++) {
+		__u32 mid = start + (end - start) / 2;
+		struct kvm_memory_slot *s = slots + first + (__u64)(mid & 0x3ff) * size;
+
+		if (gfn >= BPF_CORE_READ(s, base_gfn))
+			end = mid;
+		else
+			start = mid + 1;
+	}
+	if (start >= used)
+		return 0;
+	return kvm_slot_fill(slots + first + (__u64)(start & 0x3ff) * size, gfn, out);
+}
+
+/* The memslot KVM found for this gfn (address space 0: arm64 has one). */
+static __always_inline int kvm_find_memslot(struct kvm *kvm, __u64 gfn,
+					    struct kvmcmo_slot *out)
+{
+	struct kvm_memslots *slots = BPF_CORE_READ(kvm, memslots[0]);
+
+	if (!slots)
+		return 0;
+	if (bpf_core_field_exists(slots->gfn_tree))
+		return kvm_memslot_tree(slots, gfn, out);
+	return kvm_memslot_array(slots, gfn, out);
+}
+
+#endif /* __KVM_READ_BPF_H */

@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kvmcmo.bpf.c - count every arm64 KVM guest abort, per VM, by kind, fault,
+ * memslot and outcome, in the kernel.
+ *
+ * One kvm_handle_guest_abort() call is one abort.  Its entry opens a
+ * per-thread record, the few callees that decide the outcome (io_mem_abort,
+ * kvm_inject_dabt/_sea, the stage-2 map/relax/mkyoung calls) set event bits
+ * in it, and its exit classifies with the shared pure functions of
+ * kvmcmo.h and bumps per-CPU counters.  The memslot and the skipped-PC test
+ * are read at exit from KVM's own state, so the common path (a fault on
+ * RAM) costs the handler's entry and exit plus one stage-2 call.
+ *
+ * Each probe point has a fentry/fexit and a kprobe/kretprobe variant;
+ * userspace (user/attach.c) tries a real fentry attach and disables the
+ * losing variant before load.  Nothing here needs more than 5.10 offers:
+ * no atomics whose result is used, no task storage, no bpf_loop.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmcmo.h"
+#include "kvm_read.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* set by userspace before load */
+const volatile __u32 filter_tgid = 0;   /* 0: every VMM */
+
+/* one record per vCPU thread; LRU so threads that died age out */
+struct thread_state {
+	__u64 kvm;
+	__u64 vcpu;
+	__u64 start_ns;
+	__u64 pc;
+	__u32 events;
+	__u32 active;
+	/* last cmo/s1ptw translation fault, for double-fault matching */
+	__u64 dt_vcpu;
+	__u64 dt_page;
+	__u64 dt_pc;
+	__u64 dt_ns;
+	__u32 dt_kind;
+	__u32 dt_valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KVMCMO_MAX_VCPU_THREADS);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMCMO_MAX_VMS);
+	__type(key, __u64);
+	__type(value, struct kvmcmo_vm_info);
+} vms SEC(".maps");
+
+/* VMs destroyed while we ran, by id, so their names outlive them */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KVMCMO_MAX_VMS);
+	__type(key, __u64);
+	__type(value, struct kvmcmo_vm_info);
+} dead_vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} vm_seq SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kvmcmo_vm_info);
+} vm_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMCMO_MAX_ABORT_KEYS);
+	__type(key, struct kvmcmo_abort_key);
+	__type(value, __u64);
+} aborts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMCMO_MAX_LAT_KEYS);
+	__type(key, struct kvmcmo_lat_key);
+	__type(value, struct kvmcmo_hist);
+} latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMCMO_MAX_VMS * KVMCMO_DABT__COUNT);
+	__type(key, struct kvmcmo_dabt_key);
+	__type(value, __u64);
+} dabts SEC(".maps");
+
+/* rare (cmo/s1ptw permission faults only): a plain hash, atomic adds */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMCMO_MAX_DFAULT_KEYS);
+	__type(key, struct kvmcmo_dfault_key);
+	__type(value, struct kvmcmo_hist);
+} dfaults SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMCMO_MAX_REGION_KEYS);
+	__type(key, struct kvmcmo_region_key);
+	__type(value, __u64);
+} regions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KVMCMO_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static const struct kvmcmo_hist zero_hist;
+static const struct thread_state zero_thread;
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Find or create a per-CPU value; NULL (and a map_full count) if full. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	/* -EEXIST: another CPU created it first; anything else: full */
+	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) && !bpf_map_lookup_elem(map, key)) {
+		stat_inc(KVMCMO_STAT_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline void count_u64(void *map, const void *key)
+{
+	static const __u64 zero;
+	__u64 *v = lookup_or_init(map, key, &zero);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void hist_add(struct kvmcmo_hist *h, __u64 ns)
+{
+	__u32 slot = kvmcmo_hist_slot(ns);
+
+	if (slot < KVMCMO_HIST_SLOTS)
+		h->slots[slot] += 1;
+	h->sum_ns += ns;
+	h->count += 1;
+}
+
+/*
+ * The VM behind a struct kvm: found, or created the first time it is seen
+ * with a fresh id, its VMM's pid and its VM fd (debugfs dir "<pid>-<fd>").
+ */
+static __always_inline __u64 vm_id(__u64 kvm_ptr)
+{
+	struct kvmcmo_vm_info *info, *vi;
+	struct kvm *kvm = (void *)kvm_ptr;
+	struct task_struct *task;
+	struct dentry *d;
+	const unsigned char *name;
+	unsigned long arg_start, arg_len;
+	__u32 zero = 0;
+	__u64 *seq;
+
+	vi = bpf_map_lookup_elem(&vms, &kvm_ptr);
+	if (vi)
+		return vi->id;
+	seq = bpf_map_lookup_elem(&vm_seq, &zero);
+	info = bpf_map_lookup_elem(&vm_scratch, &zero);     /* too big for the stack */
+	if (!seq || !info)
+		return 0;
+	__builtin_memset(info, 0, sizeof(*info));
+	/* per-CPU sequence, no atomics: ids are unique across CPUs */
+	*seq += 1;
+	info->id = (*seq << KVMCMO_VM_ID_CPU_BITS) | bpf_get_smp_processor_id();
+	info->first_ns = bpf_ktime_get_ns();
+	info->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(info->comm, sizeof(info->comm));
+	d = BPF_CORE_READ(kvm, debugfs_dentry);
+	/* NULL or an ERR_PTR when debugfs is off or the dir was not made */
+	if (d && (unsigned long)d < (unsigned long)-4095L) {
+		name = BPF_CORE_READ(d, d_name.name);
+		bpf_probe_read_kernel_str(info->debugfs_name, sizeof(info->debugfs_name), name);
+	}
+	/* we run in a vCPU thread of the VMM: its argv is in this mm */
+	task = (void *)bpf_get_current_task();
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_len = BPF_CORE_READ(task, mm, arg_end) - arg_start;
+	if (arg_len > KVMCMO_CMDLINE_LEN)
+		arg_len = KVMCMO_CMDLINE_LEN;
+	if (arg_start && arg_len &&
+	    !bpf_probe_read_user(info->cmdline, arg_len & (KVMCMO_CMDLINE_LEN - 1 | KVMCMO_CMDLINE_LEN),
+				 (void *)arg_start))
+		info->cmdline_len = arg_len;
+	if (bpf_map_update_elem(&vms, &kvm_ptr, info, BPF_NOEXIST)) {
+		vi = bpf_map_lookup_elem(&vms, &kvm_ptr);
+		if (vi)
+			return vi->id;
+		stat_inc(KVMCMO_STAT_VM_OVERFLOW);
+	}
+	return info->id;
+}
+
+/* A destroyed VM keeps its counters under its id; its struct kvm may come
+ * back as a new VM, which must get a new id. */
+static __always_inline int on_destroy_vm(struct kvm *kvm)
+{
+	__u64 kvm_ptr = (__u64)kvm;
+	struct kvmcmo_vm_info *vi = bpf_map_lookup_elem(&vms, &kvm_ptr);
+
+	if (!vi)
+		return 0;
+	/* the map value is ours until deleted: mark it, copy it, drop it */
+	vi->destroyed_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&dead_vms, &vi->id, vi, BPF_ANY);
+	bpf_map_delete_elem(&vms, &kvm_ptr);
+	return 0;
+}
+
+static __always_inline int traced(void)
+{
+	return !filter_tgid || (bpf_get_current_pid_tgid() >> 32) == filter_tgid;
+}
+
+/* ---- kvm_handle_guest_abort(vcpu): entry ------------------------------ */
+
+static __always_inline int on_abort_entry(struct kvm_vcpu *vcpu)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *t;
+
+	if (!traced())
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &tid);
+	if (!t) {
+		bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_ANY);
+		t = bpf_map_lookup_elem(&threads, &tid);
+		if (!t) {
+			stat_inc(KVMCMO_STAT_MAP_FULL);
+			return 0;
+		}
+	}
+	if (t->active)
+		stat_inc(KVMCMO_STAT_ENTRY_BUSY);
+	t->vcpu = (__u64)vcpu;
+	t->kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	t->pc = kvm_read_pc(vcpu);
+	t->events = 0;
+	t->active = 1;
+	t->start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* ---- events from callees, on the same thread ---------------------------- */
+
+static __always_inline struct thread_state *active_thread(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *t = bpf_map_lookup_elem(&threads, &tid);
+
+	return t && t->active ? t : NULL;
+}
+
+static __always_inline int on_event(__u32 ev)
+{
+	struct thread_state *t = active_thread();
+
+	if (t)
+		t->events |= ev;
+	return 0;
+}
+
+static __always_inline int on_stage2_map(__u64 prot)
+{
+	__u64 w = bpf_core_enum_value(enum kvm_pgtable_prot, KVM_PGTABLE_PROT_W);
+
+	return on_event((prot & w) ? KVMCMO_EV_MAP_W : KVMCMO_EV_MAP_R);
+}
+
+/* Inside an abort the injection is the abort's outcome; outside, the VMM
+ * asked for it (KVM_SET_VCPU_EVENTS). */
+static __always_inline int on_inject_dabt(struct kvm_vcpu *vcpu)
+{
+	struct thread_state *t;
+	struct kvmcmo_dabt_key k = {};
+
+	if (!traced())
+		return 0;
+	t = active_thread();
+	k.vm = vm_id((__u64)BPF_CORE_READ(vcpu, kvm));
+	k.source = KVMCMO_DABT_USERSPACE;
+	if (t) {
+		t->events |= KVMCMO_EV_INJECT_DABT;
+		k.source = KVMCMO_DABT_ABORT;
+	}
+	count_u64(&dabts, &k);
+	return 0;
+}
+
+/* ---- kvm_handle_guest_abort(vcpu): exit ---------------------------------- */
+
+static __always_inline void check_double_fault(struct thread_state *t, __u64 vm, __u8 kind,
+					       __u8 fault, __u8 memslot,
+					       __u64 page, __u64 now)
+{
+	struct kvmcmo_dfault_key k = {};
+	struct kvmcmo_hist *h;
+
+	if (!kvmcmo_dfault_kind(kind))
+		return;
+	if (fault == KVMCMO_FAULT_TRANSLATION) {
+		t->dt_vcpu = t->vcpu;
+		t->dt_page = page;
+		t->dt_pc = t->pc;
+		t->dt_ns = now;
+		t->dt_kind = kind;
+		t->dt_valid = 1;
+		return;
+	}
+	if (fault != KVMCMO_FAULT_PERMISSION || !t->dt_valid)
+		return;
+	if (t->dt_kind != kind || t->dt_vcpu != t->vcpu || t->dt_page != page ||
+	    t->dt_pc != t->pc)
+		return;
+	t->dt_valid = 0;
+	k.vm = vm;
+	k.kind = kind;
+	k.memslot = memslot;
+	h = lookup_or_init(&dfaults, &k, &zero_hist);
+	if (!h)
+		return;
+	/* a plain hash shared by all CPUs: adds whose result is unused
+	 * compile to BPF_XADD, which 5.10 accepts */
+	__sync_fetch_and_add(&h->slots[kvmcmo_hist_slot(now - t->dt_ns) & (KVMCMO_HIST_SLOTS - 1)], 1);
+	__sync_fetch_and_add(&h->sum_ns, now - t->dt_ns);
+	__sync_fetch_and_add(&h->count, 1);
+}
+
+static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
+{
+	struct thread_state *t = active_thread();
+	struct kvmcmo_abort_key ak = {};
+	struct kvmcmo_lat_key lk = {};
+	struct kvmcmo_region_key rk = {};
+	struct kvmcmo_slot slot = {};
+	struct kvmcmo_obs obs = {};
+	struct kvmcmo_hist *h;
+	__u64 now, esr, ipa;
+	int found;
+
+	if (!t) {
+		if (traced())
+			stat_inc(KVMCMO_STAT_NO_ENTRY);
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	t->active = 0;
+	if (!vcpu)
+		vcpu = (void *)t->vcpu;
+
+	esr = kvm_read_esr(vcpu);
+	ipa = kvm_read_ipa(vcpu);
+	found = kvm_find_memslot((void *)t->kvm, ipa >> KVMCMO_PAGE_SHIFT, &slot);
+
+	obs.ret = ret;
+	obs.events = t->events | (found ? KVMCMO_EV_MEMSLOT : 0);
+	if (ret == 0)
+		obs.exit_reason = BPF_CORE_READ(vcpu, run, exit_reason);
+	/* the skip test only matters when nothing else happened */
+	if (ret > 0 && !(obs.events & ~KVMCMO_EV_MEMSLOT) && kvm_read_skipped(vcpu, t->pc))
+		obs.events |= KVMCMO_EV_SKIP;
+
+	ak.vm = vm_id(t->kvm);
+	ak.vcpu = BPF_CORE_READ(vcpu, vcpu_id);
+	ak.kind = kvmcmo_classify_kind(esr);
+	ak.fault = kvmcmo_classify_fault(esr);
+	ak.memslot = kvmcmo_classify_memslot(found, slot.flags);
+	ak.outcome = kvmcmo_classify_outcome(&obs);
+
+	count_u64(&aborts, &ak);
+
+	lk.vm = ak.vm;
+	lk.outcome = ak.outcome;
+	h = lookup_or_init(&latency, &lk, &zero_hist);
+	if (h)
+		hist_add(h, now - t->start_ns);
+
+	/* region view: the memslot, or the 64 KiB IPA window outside them */
+	rk.vm = ak.vm;
+	rk.kind = ak.kind;
+	rk.outcome = ak.outcome;
+	rk.memslot = ak.memslot;
+	if (found) {
+		rk.slot = slot.id;
+		rk.base = slot.base_gfn << KVMCMO_PAGE_SHIFT;
+		rk.size = slot.npages << KVMCMO_PAGE_SHIFT;
+	} else {
+		rk.slot = -1;
+		rk.base = ipa & ~((1ULL << KVMCMO_REGION_SHIFT) - 1);
+		rk.size = 1ULL << KVMCMO_REGION_SHIFT;
+	}
+	count_u64(&regions, &rk);
+
+	check_double_fault(t, ak.vm, ak.kind, ak.fault, ak.memslot, ipa >> KVMCMO_PAGE_SHIFT, now);
+	return 0;
+}
+
+/* ---- fentry/fexit variants (6.12+ on arm64; chosen by a real attach) ---- */
+
+SEC("fentry/kvm_handle_guest_abort")
+int BPF_PROG(abort_entry_fentry, struct kvm_vcpu *vcpu)
+{
+	return on_abort_entry(vcpu);
+}
+
+SEC("fexit/kvm_handle_guest_abort")
+int BPF_PROG(abort_exit_fexit, struct kvm_vcpu *vcpu, int ret)
+{
+	return on_abort_exit(vcpu, ret);
+}
+
+SEC("fentry/io_mem_abort")
+int BPF_PROG(io_mem_abort_fentry)
+{
+	return on_event(KVMCMO_EV_IO_MEM_ABORT);
+}
+
+SEC("fentry/kvm_inject_dabt")
+int BPF_PROG(inject_dabt_fentry, struct kvm_vcpu *vcpu)
+{
+	return on_inject_dabt(vcpu);
+}
+
+/* 7.2: kvm_inject_dabt() is gone; kvm_inject_sea(vcpu, iabt, addr) */
+SEC("fentry/kvm_inject_sea")
+int BPF_PROG(inject_sea_fentry, struct kvm_vcpu *vcpu, bool iabt)
+{
+	return iabt ? 0 : on_inject_dabt(vcpu);
+}
+
+SEC("fentry/kvm_pgtable_stage2_map")
+int BPF_PROG(stage2_map_fentry, void *pgt, __u64 addr, __u64 size, __u64 phys,
+	     enum kvm_pgtable_prot prot)
+{
+	return on_stage2_map(prot);
+}
+
+SEC("fentry/kvm_pgtable_stage2_relax_perms")
+int BPF_PROG(stage2_relax_fentry)
+{
+	return on_event(KVMCMO_EV_RELAX);
+}
+
+SEC("fentry/kvm_pgtable_stage2_mkyoung")
+int BPF_PROG(stage2_mkyoung_fentry)
+{
+	return on_event(KVMCMO_EV_MKYOUNG);
+}
+
+SEC("fentry/kvm_arch_destroy_vm")
+int BPF_PROG(destroy_vm_fentry, struct kvm *kvm)
+{
+	return on_destroy_vm(kvm);
+}
+
+/* ---- kprobe/kretprobe variants (5.10, 6.1: no arm64 ftrace trampolines) */
+
+SEC("kprobe/kvm_handle_guest_abort")
+int BPF_KPROBE(abort_entry_kprobe, struct kvm_vcpu *vcpu)
+{
+	return on_abort_entry(vcpu);
+}
+
+SEC("kretprobe/kvm_handle_guest_abort")
+int BPF_KRETPROBE(abort_exit_kretprobe, int ret)
+{
+	return on_abort_exit(NULL, ret);
+}
+
+SEC("kprobe/io_mem_abort")
+int BPF_KPROBE(io_mem_abort_kprobe)
+{
+	return on_event(KVMCMO_EV_IO_MEM_ABORT);
+}
+
+SEC("kprobe/kvm_inject_dabt")
+int BPF_KPROBE(inject_dabt_kprobe, struct kvm_vcpu *vcpu)
+{
+	return on_inject_dabt(vcpu);
+}
+
+SEC("kprobe/kvm_inject_sea")
+int BPF_KPROBE(inject_sea_kprobe, struct kvm_vcpu *vcpu, bool iabt)
+{
+	return iabt ? 0 : on_inject_dabt(vcpu);
+}
+
+SEC("kprobe/kvm_pgtable_stage2_map")
+int BPF_KPROBE(stage2_map_kprobe, void *pgt, __u64 addr, __u64 size, __u64 phys,
+	       __u64 prot)
+{
+	return on_stage2_map(prot);
+}
+
+SEC("kprobe/kvm_pgtable_stage2_relax_perms")
+int BPF_KPROBE(stage2_relax_kprobe)
+{
+	return on_event(KVMCMO_EV_RELAX);
+}
+
+SEC("kprobe/kvm_pgtable_stage2_mkyoung")
+int BPF_KPROBE(stage2_mkyoung_kprobe)
+{
+	return on_event(KVMCMO_EV_MKYOUNG);
+}
+
+SEC("kprobe/kvm_arch_destroy_vm")
+int BPF_KPROBE(destroy_vm_kprobe, struct kvm *kvm)
+{
+	return on_destroy_vm(kvm);
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * snapshot.c - read the kernel maps into plain sorted arrays.
+ *
+ * Counters stay cumulative in the kernel and are never reset by readers:
+ * per-interval numbers are differences of two snapshots, so no event is
+ * lost between a read and a reset, and several readers can share maps.
+ * Every value kvmcmo keeps is an array of u64 words, so summing per-CPU
+ * copies is word-wise addition whatever the record.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "internal.h"
+#include "kvmcmo.skel.h"
+
+struct rows {
+	void *data;
+	size_t n;
+};
+
+/* Read one map into rows of (key, value) laid end to end, values summed
+ * over CPUs for per-CPU maps. */
+static int read_map(struct bpf_map *map, struct rows *out)
+{
+	int fd = bpf_map__fd(map);
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	bool percpu = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY;
+	int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
+	size_t stride = (vsz + 7) & ~7UL, cap = 64, rsz = ksz + vsz;
+	char *key = NULL, *next = NULL, *vals = NULL, *data = NULL;
+	int err = 0;
+
+	if (ncpu < 1)
+		return -EINVAL;
+	key = calloc(1, ksz);
+	next = calloc(1, ksz);
+	vals = calloc(ncpu, stride);
+	data = malloc(cap * rsz);
+	if (!key || !next || !vals || !data) {
+		err = -ENOMEM;
+		goto out;
+	}
+	out->n = 0;
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = key) {
+		char *row;
+
+		memcpy(key, next, ksz);
+		/* deleted between next_key and lookup: skip it */
+		if (bpf_map_lookup_elem(fd, key, vals))
+			continue;
+		if (out->n == cap) {
+			char *d = realloc(data, 2 * cap * rsz);
+
+			if (!d) {
+				err = -ENOMEM;
+				goto out;
+			}
+			data = d;
+			cap *= 2;
+		}
+		row = data + out->n++ * rsz;
+		memcpy(row, key, ksz);
+		memcpy(row + ksz, vals, vsz);
+		for (int c = 1; c < ncpu; c++) {
+			__u64 *dst = (__u64 *)(row + ksz), *src = (__u64 *)(vals + c * stride);
+
+			for (size_t w = 0; w < vsz / 8; w++)
+				dst[w] += src[w];
+		}
+	}
+	out->data = data;
+	data = NULL;
+out:
+	free(key);
+	free(next);
+	free(vals);
+	free(data);
+	return err;
+}
+
+static size_t g_ksz;    /* qsort has no context argument in C11 */
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, g_ksz);
+}
+
+static int read_sorted(struct bpf_map *map, void **arr, size_t *n)
+{
+	struct rows r = {};
+	int err = read_map(map, &r);
+
+	if (err)
+		return err;
+	g_ksz = bpf_map__key_size(map);
+	qsort(r.data, r.n, g_ksz + bpf_map__value_size(map), cmp_key);
+	*arr = r.data;
+	*n = r.n;
+	return 0;
+}
+
+static void vm_from_info(struct kvmcmo_vm *vm, const struct kvmcmo_vm_info *info, bool alive)
+{
+	char *dash;
+	size_t n = info->cmdline_len < sizeof(info->cmdline) ? info->cmdline_len : sizeof(info->cmdline);
+
+	memset(vm, 0, sizeof(*vm));
+	vm->id = info->id;
+	vm->pid = info->pid;
+	vm->alive = alive;
+	vm->first_ns = info->first_ns;
+	vm->destroyed_ns = info->destroyed_ns;
+	vm->fd = -1;
+	dash = strchr(info->debugfs_name, '-');
+	if (dash && dash[1])
+		vm->fd = atoi(dash + 1);
+	/* the argv captured at first sight, then the live process, then comm */
+	if (kvmcmo_vm_name_from_cmdline(info->cmdline, n, vm->name, sizeof(vm->name)) &&
+	    kvmcmo_vm_name(info->pid, vm->name, sizeof(vm->name)))
+		snprintf(vm->name, sizeof(vm->name), "%.*s", (int)sizeof(info->comm), info->comm);
+}
+
+static int cmp_vm(const void *a, const void *b)
+{
+	const struct kvmcmo_vm *x = a, *y = b;
+
+	if (x->first_ns != y->first_ns)
+		return x->first_ns < y->first_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int read_vms(struct kvmcmo_bpf *skel, struct kvmcmo_snapshot *s)
+{
+	struct rows live = {}, dead = {};
+	size_t lrsz = sizeof(__u64) + sizeof(struct kvmcmo_vm_info);
+	int err;
+
+	err = read_map(skel->maps.vms, &live);
+	if (!err)
+		err = read_map(skel->maps.dead_vms, &dead);
+	if (err)
+		goto out;
+	s->vms = calloc(live.n + dead.n + 1, sizeof(*s->vms));
+	if (!s->vms) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < live.n; i++)
+		vm_from_info(&s->vms[s->nvms++],
+			     (void *)((char *)live.data + i * lrsz + sizeof(__u64)), true);
+	for (size_t i = 0; i < dead.n; i++)
+		vm_from_info(&s->vms[s->nvms++],
+			     (void *)((char *)dead.data + i * lrsz + sizeof(__u64)), false);
+	qsort(s->vms, s->nvms, sizeof(*s->vms), cmp_vm);
+out:
+	free(live.data);
+	free(dead.data);
+	return err;
+}
+
+int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
+{
+	struct kvmcmo_bpf *skel = kvmcmo_skel(k);
+	struct timespec ts;
+	struct rows st = {};
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->taken_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	err = read_sorted(skel->maps.aborts, (void **)&s->aborts, &s->naborts);
+	if (!err)
+		err = read_sorted(skel->maps.latency, (void **)&s->lat, &s->nlat);
+	if (!err)
+		err = read_sorted(skel->maps.dabts, (void **)&s->dabts, &s->ndabts);
+	if (!err)
+		err = read_sorted(skel->maps.dfaults, (void **)&s->dfaults, &s->ndfaults);
+	if (!err)
+		err = read_sorted(skel->maps.regions, (void **)&s->regions, &s->nregions);
+	/* VMs last: every id in the rows above is then in the VM list */
+	if (!err)
+		err = read_vms(skel, s);
+	if (!err)
+		err = read_map(skel->maps.stats, &st);
+	if (!err) {
+		for (size_t i = 0; i < st.n; i++) {
+			__u32 idx;
+			__u64 v;
+
+			memcpy(&idx, (char *)st.data + i * 12, 4);
+			memcpy(&v, (char *)st.data + i * 12 + 4, 8);
+			if (idx < KVMCMO_STAT__COUNT)
+				s->stats[idx] = v;
+		}
+	}
+	free(st.data);
+	if (err)
+		kvmcmo_snapshot_free(s);
+	return err;
+}
+
+void kvmcmo_snapshot_free(struct kvmcmo_snapshot *s)
+{
+	free(s->vms);
+	free(s->aborts);
+	free(s->lat);
+	free(s->dabts);
+	free(s->dfaults);
+	free(s->regions);
+	memset(s, 0, sizeof(*s));
+}
+
+const struct kvmcmo_vm *kvmcmo_snapshot_vm(const struct kvmcmo_snapshot *s, __u64 id)
+{
+	for (size_t i = 0; i < s->nvms; i++)
+		if (s->vms[i].id == id)
+			return &s->vms[i];
+	return NULL;
+}
+
+/*
+ * d = cur - prev for one sorted row array: a merge on the key.  Values are
+ * u64 words; a row whose difference is all zero is dropped.
+ */
+static int delta_rows(const void *cur, size_t ncur, const void *prev, size_t nprev,
+		      size_t ksz, size_t vsz, void **out, size_t *nout)
+{
+	size_t rsz = ksz + vsz, j = 0;
+	char *d = malloc((ncur + 1) * rsz);
+
+	if (!d)
+		return -ENOMEM;
+	*nout = 0;
+	for (size_t i = 0; i < ncur; i++) {
+		const char *c = (const char *)cur + i * rsz;
+		char *row = d + *nout * rsz;
+		bool nonzero = false;
+		int cmp = 1;
+
+		while (j < nprev && (cmp = memcmp((const char *)prev + j * rsz, c, ksz)) < 0)
+			j++;
+		memcpy(row, c, rsz);
+		if (j < nprev && cmp == 0) {
+			__u64 *dv = (__u64 *)(row + ksz);
+			const __u64 *pv = (const __u64 *)((const char *)prev + j * rsz + ksz);
+
+			for (size_t w = 0; w < vsz / 8; w++)
+				dv[w] -= pv[w];
+		}
+		for (size_t w = 0; w < vsz / 8; w++)
+			nonzero |= ((__u64 *)(row + ksz))[w] != 0;
+		if (nonzero)
+			(*nout)++;
+	}
+	*out = d;
+	return 0;
+}
+
+#define DELTA(field, nfield, keytype, valsz)                                        \
+	delta_rows(cur->field, cur->nfield, prev->field, prev->nfield,             \
+		   sizeof(keytype), valsz, (void **)&d->field, &d->nfield)
+
+int kvmcmo_snapshot_delta(const struct kvmcmo_snapshot *cur,
+			  const struct kvmcmo_snapshot *prev,
+			  struct kvmcmo_snapshot *d)
+{
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->taken_ns = cur->taken_ns;
+	err = DELTA(aborts, naborts, struct kvmcmo_abort_key, sizeof(__u64));
+	if (!err)
+		err = DELTA(lat, nlat, struct kvmcmo_lat_key, sizeof(struct kvmcmo_hist));
+	if (!err)
+		err = DELTA(dabts, ndabts, struct kvmcmo_dabt_key, sizeof(__u64));
+	if (!err)
+		err = DELTA(dfaults, ndfaults, struct kvmcmo_dfault_key, sizeof(struct kvmcmo_hist));
+	if (!err)
+		err = DELTA(regions, nregions, struct kvmcmo_region_key, sizeof(__u64));
+	if (!err) {
+		d->vms = malloc((cur->nvms + 1) * sizeof(*d->vms));
+		if (!d->vms)
+			err = -ENOMEM;
+		else
+			memcpy(d->vms, cur->vms, cur->nvms * sizeof(*d->vms));
+		d->nvms = cur->nvms;
+	}
+	for (int i = 0; i < KVMCMO_STAT__COUNT; i++)
+		d->stats[i] = cur->stats[i] - prev->stats[i];
+	if (err)
+		kvmcmo_snapshot_free(d);
+	return err;
+}
