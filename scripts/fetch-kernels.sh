@@ -86,7 +86,10 @@ suite_exists() {
 # downloaded through a private state that verifies with the host keyring
 # (sid is also signed by the older release keys), unpacked with dpkg-deb -x
 # and used instead.  Signature verification is never switched off.
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# KVMCMO_HOST_KEYRING overrides the host keyring; KVMCMO_FETCH_KEYRING=1
+# uses Debian's current keyring package from the start.
+HOST_KEYRING=${KVMCMO_HOST_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+KEYRING=$HOST_KEYRING
 
 apt_opts() { # STATE_DIR
     local s=$1
@@ -128,7 +131,7 @@ apt_update() { # STATE_DIR
         # shellcheck disable=SC2046
         out=$(apt-get $(apt_opts "$s") -q update 2>&1) && ! grep -qE '^(W|E): .*(NO_PUBKEY|not signed|EXPKEYSIG)' <<<"$out" && return 0
     fi
-    if grep -qE 'NO_PUBKEY|not signed|EXPKEYSIG' <<<"$out" && [ "$KEYRING" = /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    if grep -qE 'NO_PUBKEY|not signed|EXPKEYSIG' <<<"$out" && [ "$KEYRING" = "$HOST_KEYRING" ]; then
         log "host keyring cannot verify ($(grep -oE 'NO_PUBKEY [0-9A-F]+|EXPKEYSIG [0-9A-F]+' <<<"$out" | head -1)); fetching Debian's newer debian-archive-keyring"
         newer_keyring
         sed -i "s#signed-by=[^] ]*#signed-by=$KEYRING#" "$s/sources.list"
@@ -146,7 +149,7 @@ newer_keyring() {
         # Any suite the host keyring verifies will do; the newest first.
         for suite in sid trixie bookworm; do
             suite_exists "$MAIN" "$suite" || continue
-            s=$(make_state keyring-$suite "$MAIN $suite")
+            s=$(KEYRING=$HOST_KEYRING make_state keyring-$suite "$MAIN $suite")
             # shellcheck disable=SC2046
             apt-get $(apt_opts "$s") -q update >/dev/null 2>&1 || continue
             tmp=$(mktemp -d)
@@ -264,6 +267,9 @@ fetch_series() {
         return 0
     fi
     [ -n "${MAIN:-}" ] || read -r MAIN SEC < <(mirror_uris)
+    if [ "${KVMCMO_FETCH_KEYRING:-0}" = 1 ] && [ "$KEYRING" = "$HOST_KEYRING" ]; then
+        newer_keyring; log "using $KEYRING"
+    fi
     local srcs=() l
     while IFS= read -r l; do srcs+=("$l"); done < <(series_sources "$ser")
     if [ ${#srcs[@]} -eq 0 ]; then
@@ -328,8 +334,11 @@ fetch_series() {
     cp "$vmlinuz" "$d.new/Image"
     cp "$config" "$d.new/config"
     echo "$pkg $ver" > "$d.new/version"
-    log "$ser: BTF $(cut_btf "$d.new/Image" "$d.new/btf")"
-    bpftool btf dump file "$d.new/btf" format c > "$d.new/vmlinux.h"
+    local btfinfo
+    btfinfo=$(cut_btf "$d.new/Image" "$d.new/btf") || { echo "$ser: FAILED: no BTF in $pkg's Image" >&2; return 1; }
+    log "$ser: BTF $btfinfo"
+    bpftool btf dump file "$d.new/btf" format c > "$d.new/vmlinux.h" && [ -s "$d.new/vmlinux.h" ] ||
+        { echo "$ser: FAILED: bpftool btf dump of the cut BTF failed" >&2; return 1; }
     grep -q '^CONFIG_KVM=y' "$d.new/config" || log "$ser: WARNING: $pkg has no CONFIG_KVM=y"
     grep -q '^struct kvm_vcpu {' "$d.new/vmlinux.h" || log "$ser: WARNING: no struct kvm_vcpu in vmlinux.h"
     rm -rf "$d"; mv "$d.new" "$d"
