@@ -153,12 +153,33 @@ static void print_vm_text(const struct kvmcmo_snapshot *s, const struct kvmcmo_v
 	}
 }
 
-static int print_snapshot(const struct kvmcmo_snapshot *s)
+/*
+ * Per-program run counts and time, when kernel.bpf_stats_enabled is on
+ * (they stay 0 otherwise): what kvmcmo itself costs.
+ */
+static json_t *programs_json(const struct kvmcmo *k)
+{
+	struct kvmcmo_prog_stat ps[32];
+	int n = kvmcmo_prog_stats(k, ps, 32);
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "name", ps[i].name,
+						   "run_cnt", (json_int_t)ps[i].run_cnt,
+						   "run_time_ns", (json_int_t)ps[i].run_time_ns));
+	return a;
+}
+
+static int print_snapshot(const struct kvmcmo *k, const struct kvmcmo_snapshot *s)
 {
 	if (env.json) {
 		json_t *j = kvmcmo_snapshot_json(s, KVMCMO_JSON_HIST | KVMCMO_JSON_VCPUS |
 						 KVMCMO_JSON_REGIONS);
-		char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		char *txt;
+
+		if (j)
+			json_object_set_new(j, "programs", programs_json(k));
+		txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 		json_decref(j);
 		if (!txt) {
@@ -231,7 +252,7 @@ int cmd_stat(int argc, char **argv)
 			err = KVMCMO_EXIT_FAIL;
 			goto cleanup;
 		}
-		err = print_snapshot(&delta);
+		err = print_snapshot(k, &delta);
 		kvmcmo_snapshot_free(&delta);
 		kvmcmo_snapshot_free(&prev);
 		prev = cur;
@@ -247,7 +268,7 @@ int cmd_stat(int argc, char **argv)
 			err = KVMCMO_EXIT_FAIL;
 			goto cleanup;
 		}
-		err = print_snapshot(&cur);
+		err = print_snapshot(k, &cur);
 	}
 cleanup:
 	kvmcmo_snapshot_free(&cur);
