@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Judge one kernel's core test: kvmcmo's measurements against the
+workload's ground truth, exactly (no "at least"), and the kill -9 check.
+
+Independent of kvmcmo's own comparator (tools/kvmcmo/selftest.c): this is
+the test's reading of the two JSON documents.
+
+    compare.py OUTDIR KERNEL  -> "ok ..."/"FAIL ..." lines, exit 1 on failure
+"""
+import json
+import os
+import sys
+from collections import Counter
+
+results = []
+
+
+def check(ok, name, detail=""):
+    results.append(ok)
+    print(("ok   " if ok else "FAIL ") + name + ((": " + detail) if detail and not ok else ""))
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            text = f.read()
+        # kvmcmo stat --json prints one object per line; the last is the total
+        lines = [l for l in text.splitlines() if l.strip()]
+        return json.loads(lines[-1] if path.endswith("stat.json") or "/stat-" in path else text)
+    except (OSError, ValueError, IndexError) as e:
+        return e
+
+
+def read(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return default
+
+
+def table(vm):
+    t = Counter()
+    for r in vm.get("aborts", []):
+        t[(r["kind"], r["fault"], r["memslot"], r["outcome"])] += r["count"]
+    return t
+
+
+def compare_mode(out, kernel, mode):
+    tag = f"{kernel} {mode}"
+    truth = load(f"{out}/truth-{mode}.json")
+    stat = load(f"{out}/stat-{mode}.json")
+    check(read(f"{out}/workload-{mode}.rc") == "0", f"{tag} workload ran",
+          read(f"{out}/workload-{mode}.txt")[-400:])
+    check(read(f"{out}/stat-{mode}.rc") == "0", f"{tag} stat exited 0 on SIGINT",
+          read(f"{out}/stat-{mode}.err")[-400:])
+    if isinstance(truth, Exception) or isinstance(stat, Exception):
+        check(False, f"{tag} outputs readable", f"truth: {truth!r} stat: {stat!r}")
+        return
+    seen = {(v["pid"], v["fd"]): v for v in stat["vms"]}
+    matched = set()
+    for want in truth["vms"]:
+        key = (want["pid"], want["fd"])
+        got = seen.get(key)
+        name = f"{tag} {want['name']} (pid {key[0]} fd {key[1]})"
+        if got is None:
+            check(False, name, "no such VM in kvmcmo stat")
+            continue
+        matched.add(key)
+        tw, tg = table(want), table(got)
+        check(tw == tg, name + " aborts",
+              f"expected {sorted(tw.items())} seen {sorted(tg.items())}")
+        check(want["dabt_injections"] == got["dabt_injections"], name + " dabt_injections",
+              f"expected {want['dabt_injections']} seen {got['dabt_injections']}")
+        check(len(got.get("double_faults", [])) == len(want.get("double_faults", [])),
+              name + " double_faults", f"seen {got.get('double_faults')}")
+        check(got["name"] == want["name"], name + " name", f"seen {got['name']!r}")
+    extra = [k for k in seen if k not in matched]
+    check(not extra, f"{tag} no VM beyond the workload's", f"extra {extra}")
+    bad = {k: v for k, v in stat.get("stats", {}).items() if v}
+    check(not bad, f"{tag} no drops or lost records", f"{bad}")
+
+    during = read(f"{out}/during-{mode}.txt")
+    after = read(f"{out}/after-{mode}.txt", "missing")
+    check(bool(during), f"{tag} probes visible while attached", "nothing listed while attached")
+    check(after == "", f"{tag} kill -9 leaves nothing attached",
+          f"after: {after!r} (polls {read(f'{out}/after-{mode}.polls')})")
+
+
+def main():
+    out, kernel = sys.argv[1], sys.argv[2]
+    modes = read(f"{out}/modes").split()
+    check(read(f"{out}/check.rc") == "0", f"{kernel} kvmcmo check", read(f"{out}/check.err"))
+    expect_fentry = kernel not in ("5.10", "6.1")
+    check(("fentry" in modes) == expect_fentry, f"{kernel} attach modes {modes}",
+          "fentry availability differs from KERNELS.md")
+    for m in modes:
+        compare_mode(out, kernel, m)
+    st = read(f"{out}/selftest.txt")
+    check(read(f"{out}/selftest.rc") == "0" and "0 failed" in st, f"{kernel} kvmcmo selftest",
+          st[-600:])
+    print(f"{kernel}: {results.count(True)} passed, {results.count(False)} failed")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Guest side of the core test (runs inside the emulated arm64 KVM host, as
+# /payload/run.sh).  For each attach mode this kernel offers: `kvmcmo stat
+# --json` attached while the workload runs (the host compares the two with
+# tests/vm/compare.py), then `kill -9` of an attached kvmcmo and a check that
+# nothing stays attached.  Results go to /out/ for the host to judge; this
+# script only fails when something could not run at all.
+cd /payload || exit 1
+K=./kvmcmo
+uname -r > /out/uname
+$K check --json > /out/check.json 2>/out/check.err
+echo $? > /out/check.rc
+
+modes=kprobe
+if $K check --attach fentry >/dev/null 2>&1; then
+	modes="fentry kprobe"
+fi
+echo "$modes" > /out/modes
+
+# wait until kvmcmo says every probe is attached (its stderr line)
+wait_tracing() {
+	i=0
+	while ! grep -q "Tracing guest aborts" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && return 1
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+}
+
+# the kernel's own lists of what is attached: fentry trampolines show in
+# enabled_functions, perf kprobes in debugfs kprobes/list
+attached() {
+	{ cat /sys/kernel/tracing/enabled_functions 2>/dev/null
+	  cat /sys/kernel/debug/kprobes/list 2>/dev/null; } |
+		grep -E 'kvm_handle_guest_abort|io_mem_abort|kvm_pgtable_stage2_(map|relax_perms|mkyoung)|kvm_inject_(dabt|sea)|kvm_arch_destroy_vm' || true
+}
+
+for m in $modes; do
+	$K stat --json --attach $m > /out/stat-$m.json 2> /out/stat-$m.err &
+	pid=$!
+	if wait_tracing /out/stat-$m.err $pid; then
+		$K selftest --workload-only --truth /out/truth-$m.json > /out/workload-$m.txt 2>&1
+		echo $? > /out/workload-$m.rc
+	fi
+	kill -INT $pid
+	wait $pid
+	echo $? > /out/stat-$m.rc
+
+	# kill -9 must leave nothing attached (links die with the process)
+	attached > /out/before-$m.txt
+	$K stat --attach $m > /dev/null 2> /out/kill9-$m.err &
+	pid=$!
+	if wait_tracing /out/kill9-$m.err $pid; then
+		attached > /out/during-$m.txt
+		kill -9 $pid
+		wait $pid 2>/dev/null
+		i=0
+		while [ $i -lt 30 ]; do
+			attached > /out/after-$m.txt
+			[ -s /out/after-$m.txt ] || break
+			i=$((i + 1))
+			sleep 0.1
+		done
+		echo "$i" > /out/after-$m.polls
+	fi
+done
+
+# the selftest command itself, in the default mode
+$K selftest > /out/selftest.txt 2>&1
+echo $? > /out/selftest.rc
+exit 0
