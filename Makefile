@@ -98,8 +98,8 @@ $(OUTPUT)/kvmcmo: $(KVMCMO_OBJS) $(OUTPUT)/libkvmcmo.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # unit tests link the library; a test of tools/kvmcmo/X.c links that file
-$(OUTPUT)/tests/unit/test_%: $(OUTPUT)/tests/unit/test_%.o $(OUTPUT)/libkvmcmo.a \
-		$(filter-out $(OUTPUT)/tools/kvmcmo/main.o,$(KVMCMO_OBJS))
+$(OUTPUT)/tests/unit/test_%: $(OUTPUT)/tests/unit/test_%.o \
+		$(filter-out $(OUTPUT)/tools/kvmcmo/main.o,$(KVMCMO_OBJS)) $(OUTPUT)/libkvmcmo.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -117,7 +117,7 @@ check:
 	$(Q)tests/check.sh
 
 demo:
-	$(Q)tests/vm/demo.sh
+	$(Q)tests/vm/demo.sh $(KERNEL)
 
 install: $(OUTPUT)/kvmcmo
 	$(call msg,INSTALL,$(DESTDIR)$(bindir))

@@ -32,7 +32,7 @@ static bool has_caps(void)
 	return (eff & (1ULL << CAP_BPF_BIT)) && (eff & (1ULL << CAP_PERFMON_BIT));
 }
 
-int kvmcmo_host_check(char *why, size_t len)
+static int check_arch(char *why, size_t len)
 {
 	struct utsname u;
 
@@ -42,6 +42,29 @@ int kvmcmo_host_check(char *why, size_t len)
 			 "(elsewhere, 'make demo' boots an emulated one)", u.machine);
 		return KVMCMO_EXIT_UNSUPPORTED;
 	}
+	return 0;
+}
+
+static int check_dev_kvm(char *why, size_t len)
+{
+	if (access("/dev/kvm", F_OK)) {
+		snprintf(why, len,
+			 "no /dev/kvm: KVM did not initialise on this host "
+			 "(boot at EL2, check 'dmesg | grep -i kvm')");
+		return KVMCMO_EXIT_UNSUPPORTED;
+	}
+	return 0;
+}
+
+int kvmcmo_host_check_kvm(char *why, size_t len)
+{
+	return check_arch(why, len) ?: check_dev_kvm(why, len);
+}
+
+int kvmcmo_host_check(char *why, size_t len)
+{
+	if (check_arch(why, len))
+		return KVMCMO_EXIT_UNSUPPORTED;
 	if (access("/sys/kernel/btf/vmlinux", R_OK) && errno == ENOENT) {
 		snprintf(why, len,
 			 "no kernel BTF (/sys/kernel/btf/vmlinux): this kernel needs "
@@ -60,11 +83,5 @@ int kvmcmo_host_check(char *why, size_t len)
 			 "(CONFIG_KVM) or /proc/kallsyms is unreadable");
 		return KVMCMO_EXIT_UNSUPPORTED;
 	}
-	if (access("/dev/kvm", F_OK)) {
-		snprintf(why, len,
-			 "no /dev/kvm: KVM did not initialise on this host "
-			 "(boot at EL2, check 'dmesg | grep -i kvm')");
-		return KVMCMO_EXIT_UNSUPPORTED;
-	}
-	return 0;
+	return check_dev_kvm(why, len);
 }

@@ -57,6 +57,8 @@ int kvmcmo_label_index(const char *const *labels, int n, const char *label);
 /* 0 if this host can run kvmcmo, else KVMCMO_EXIT_UNSUPPORTED (or _FAIL)
  * with one line saying why and what to do in why[] */
 int kvmcmo_host_check(char *why, size_t len);
+/* only what running a VM needs (arm64, /dev/kvm): the selftest workload */
+int kvmcmo_host_check_kvm(char *why, size_t len);
 
 /* ---- attach plan and lifecycle (user/attach.c) -------------------------- */
 

@@ -12,47 +12,6 @@
 #include "cmd.h"
 #include "workload.h"
 
-volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	exiting = 1;
-}
-
-void install_exit_handlers(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	/* no SA_RESTART: a sleep or read must return so the loop can end */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int parse_mode(const char *s)
-{
-	if (!strcmp(s, "auto"))
-		return KVMCMO_MODE_AUTO;
-	if (!strcmp(s, "fentry"))
-		return KVMCMO_MODE_FENTRY;
-	if (!strcmp(s, "kprobe"))
-		return KVMCMO_MODE_KPROBE;
-	return -1;
-}
-
-long parse_positive(const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > max)
-		return -1;
-	return v;
-}
-
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -78,7 +37,7 @@ int main(int argc, char **argv)
 {
 	kvmcmo_log_init("kvmcmo");
 	if (argc < 2) {
-		usage(stderr);
+		kvmcmo_err("missing command: stat, check or selftest (try 'kvmcmo --help')");
 		return KVMCMO_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -103,9 +103,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.truth_path = arg;
 		return 0;
 	case 'b':
-		v = parse_positive(arg, 1L << 20);
+		v = parse_positive(arg, (long)wl_bench_pages_max());
 		if (v < 0) {
-			kvmcmo_usage_err("invalid page count '%s'", arg);
+			kvmcmo_usage_err("invalid page count '%s' (1 to %lu)", arg,
+					 wl_bench_pages_max());
 			return EINVAL;
 		}
 		env.bench_pages = v;
@@ -295,7 +296,15 @@ int cmd_selftest(int argc, char **argv)
 	wo.bench_pages = env.bench_pages;
 	wo.verbose = kvmcmo_verbose;
 
-	if (!env.workload_only) {
+	if (env.workload_only) {
+		char why[256];
+
+		err = kvmcmo_host_check_kvm(why, sizeof(why));
+		if (err) {
+			kvmcmo_err("%s", why);
+			return err;
+		}
+	} else {
 		ko.mode = env.mode;
 		err = kvmcmo_open(&k, &ko);
 		if (err)
@@ -310,7 +319,9 @@ int cmd_selftest(int argc, char **argv)
 	if (err)
 		kvmcmo_warn("the workload reported a problem (%s): see its \"errors\"/\"match\" fields",
 			    strerror(-err));
-	printf("CMO model: %s%s\n", json_string_value(json_object_get(truth, "cmo_model")),
+	/* with the truth on stdout, stdout stays pure JSON */
+	fprintf(env.truth_path && !strcmp(env.truth_path, "-") ? stderr : stdout,
+		"CMO model: %s%s\n", json_string_value(json_object_get(truth, "cmo_model")),
 	       !strcmp(json_string_value(json_object_get(truth, "cmo_model")) ?: "", "emulated") ?
 	       " (DC IVAC/CIVAC/CVAC do not fault here; DC CVAP faults as a read:"
 	       " CMO policy is covered by the classifier's ESR tables)" : "");

@@ -988,6 +988,11 @@ static int run_case(const struct wl_case *c, enum wl_cmo_model cmo,
 	return r;
 }
 
+unsigned long wl_bench_pages_max(void)
+{
+	return WL_RW_MAX_PAGES;
+}
+
 int wl_run(const struct wl_opts *o, json_t **truth)
 {
 	unsigned long bench_pages = o->bench_pages ? o->bench_pages

@@ -62,6 +62,9 @@ int wl_child_main(int argc, char **argv);
  */
 int wl_run(const struct wl_opts *o, json_t **truth);
 
+/* the largest bench_pages the memory map allows */
+unsigned long wl_bench_pages_max(void);
+
 /* every case name, bench included, NULL-terminated; *n gets the count */
 const char *const *wl_case_names(int *n);
 
