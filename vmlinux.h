@@ -8,9 +8,11 @@
  * the right field NAMES and TYPES, not the right offsets.
  *
  * Checked against the BTF of the four Debian arm64 kernels we support
- * (5.10, 6.1, 6.12, 7.2): `make check-btf` relocates bpf/kvmcmo.bpf.o
- * against each kernel's BTF (scripts/fetch-kernels.sh cuts it out of the
- * kernel Image) and the VM tests load and attach it on each of them.
+ * (5.10, 6.1, 6.12, 7.2): tests/vm/matrix.sh loads and attaches
+ * bpf/kvmcmo.bpf.o on each of them, and libbpf refuses to load a program
+ * with a CO-RE relocation it cannot resolve on a reachable path.  Each
+ * kernel's full header, for reading, is cut from its Image by
+ * scripts/fetch-kernels.sh (~/.cache/kvmcmo/kernels/<series>/vmlinux.h).
  *
  * To regenerate a full header instead, for one kernel:
  *   bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
