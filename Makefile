@@ -58,6 +58,7 @@ LDFLAGS += -static
 LIBS += -lzstd
 endif
 
+.DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .PHONY: all clean install check test-unit test-vm demo bpf
 
@@ -65,13 +66,38 @@ BPF_OBJS := $(OUTPUT)/kvmcmo.bpf.o $(OUTPUT)/probe.bpf.o
 SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
 LIB_SRCS := $(wildcard user/*.c)
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-KVMCMO_SRCS := $(wildcard tools/kvmcmo/*.c)
-KVMCMO_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(KVMCMO_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst %.c,$(OUTPUT)/%,$(UNIT_SRCS))
 MANS := $(wildcard man/*.[0-9])
 
-all: $(OUTPUT)/kvmcmo
+# Every tools/<tool>/ holding C files is one binary: main.c has its entry
+# point, the rest also goes into lib<tool>.a for the unit tests.  A tool's
+# tools/<tool>/build.mk may set <tool>_LIBS (its extra libraries, before
+# the shared ones) and <tool>_CFLAGS.
+TOOLS := $(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c))))
+-include $(wildcard tools/*/build.mk)
+
+define tool_rules
+$(1)_OBJS := $$(patsubst %.c,$$(OUTPUT)/%.o,$$(wildcard tools/$(1)/*.c))
+$(1)_LIBOBJS := $$(filter-out $$(OUTPUT)/tools/$(1)/main.o,$$($(1)_OBJS))
+
+$$(OUTPUT)/tools/$(1)/%.o: CFLAGS += -Itools/$(1) $$($(1)_CFLAGS)
+
+$$(OUTPUT)/tools/lib$(1).a: $$($(1)_LIBOBJS)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
+
+$$(OUTPUT)/$(1): $$(OUTPUT)/tools/$(1)/main.o $$(OUTPUT)/tools/lib$(1).a $$(OUTPUT)/libkvmcmo.a
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+
+TOOL_BINS := $(addprefix $(OUTPUT)/,$(TOOLS))
+TOOL_ARCHIVES := $(foreach t,$(TOOLS),$(OUTPUT)/tools/lib$(t).a)
+TOOL_LIBS := $(foreach t,$(TOOLS),$($(t)_LIBS))
+
+all: $(TOOL_BINS)
 
 bpf: $(SKELS)
 
@@ -93,15 +119,10 @@ $(OUTPUT)/libkvmcmo.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUTPUT)/kvmcmo: $(KVMCMO_OBJS) $(OUTPUT)/libkvmcmo.a
+# a unit test links what it uses from the tools' archives and the library
+$(OUTPUT)/tests/unit/test_%: $(OUTPUT)/tests/unit/test_%.o $(TOOL_ARCHIVES) $(OUTPUT)/libkvmcmo.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-
-# unit tests link the library; a test of tools/kvmcmo/X.c links that file
-$(OUTPUT)/tests/unit/test_%: $(OUTPUT)/tests/unit/test_%.o \
-		$(filter-out $(OUTPUT)/tools/kvmcmo/main.o,$(KVMCMO_OBJS)) $(OUTPUT)/libkvmcmo.a
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TOOL_LIBS) $(LIBS)
 
 $(OUTPUT):
 	$(Q)mkdir -p $@
@@ -119,10 +140,10 @@ check:
 demo:
 	$(Q)tests/vm/demo.sh $(KERNEL)
 
-install: $(OUTPUT)/kvmcmo
+install: $(TOOL_BINS)
 	$(call msg,INSTALL,$(DESTDIR)$(bindir))
 	$(Q)install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8
-	$(Q)install -m 0755 $(OUTPUT)/kvmcmo $(DESTDIR)$(bindir)/
+	$(Q)install -m 0755 $(TOOL_BINS) $(DESTDIR)$(bindir)/
 	$(Q)$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(mandir)/man8/)
 
 clean:

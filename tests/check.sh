@@ -3,6 +3,8 @@
 #   1. unit tests on the build host (classifier ESR tables, encoder, JSON, ...)
 #   2. the CLI contract on the build host (usage errors, unsupported host)
 #   3. the four-kernel matrix on emulated arm64 KVM (tests/vm/matrix.sh)
+#   4. every other VM suite, tests/vm/suite-*.sh (each ends with its own
+#      "N passed, N failed" line)
 # Last line: "N passed, N failed" (what CI reads).
 set -u
 cd "$(dirname "$0")/.."
@@ -36,6 +38,17 @@ rc=$?
 cat "$log/vm"
 [ $rc -ne 0 ] && tail -30 "$log/vm.err"
 tally "$log/vm"
+
+for suite in tests/vm/suite-*.sh; do
+	[ -x "$suite" ] || continue
+	name=$(basename "$suite" .sh)
+	echo "== $name"
+	"$suite" > "$log/$name" 2> "$log/$name.err"
+	rc=$?
+	cat "$log/$name"
+	[ $rc -ne 0 ] && tail -30 "$log/$name.err"
+	tally "$log/$name"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
