@@ -27,6 +27,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* set by userspace before load */
 const volatile __u32 filter_tgid = 0;   /* 0: every VMM */
+const volatile bool track_regions = true;       /* off: measure what regions cost */
 
 /* one record per vCPU thread; LRU so threads that died age out */
 struct thread_state {
@@ -408,6 +409,8 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 		hist_add(h, now - t->start_ns);
 
 	/* region view: the memslot, or the 64 KiB IPA window outside them */
+	if (!track_regions)
+		goto regions_done;
 	rk.vm = ak.vm;
 	rk.kind = ak.kind;
 	rk.outcome = ak.outcome;
@@ -422,6 +425,7 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 		rk.size = 1ULL << KVMCMO_REGION_SHIFT;
 	}
 	count_u64(&regions, &rk);
+regions_done:
 
 	check_double_fault(t, ak.vm, ak.kind, ak.fault, ak.memslot, ipa >> KVMCMO_PAGE_SHIFT, now);
 	return 0;

@@ -258,6 +258,7 @@ int kvmcmo_open(struct kvmcmo **out, const struct kvmcmo_opts *opts)
 		return KVMCMO_EXIT_FAIL;
 	}
 	k->skel->rodata->filter_tgid = opts->pid;
+	k->skel->rodata->track_regions = !opts->no_regions;
 	bpf_object__for_each_program(prog, k->skel->obj)
 		bpf_program__set_autoload(prog, false);
 	for (int i = 0; i < k->plan.nrows; i++) {

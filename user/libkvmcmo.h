@@ -92,6 +92,7 @@ struct kvmcmo_plan {
 struct kvmcmo_opts {
 	pid_t pid;                      /* only this VMM (0: all) */
 	enum kvmcmo_mode mode;          /* AUTO, FENTRY or KPROBE (forced) */
+	bool no_regions;                /* skip per-region rows (benchmarks) */
 };
 
 const char *kvmcmo_mode_name(enum kvmcmo_mode m);

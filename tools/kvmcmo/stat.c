@@ -18,6 +18,7 @@
 static struct stat_env {
 	pid_t pid;
 	bool json;
+	bool no_regions;
 	int mode;
 	long interval;
 	long count;
@@ -40,6 +41,7 @@ static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process", 0 },
 	{ "json", 'j', NULL, 0, "Print JSON objects instead of tables", 0 },
 	{ "attach", 'a', "MODE", 0, "auto (default), fentry or kprobe", 0 },
+	{ "no-regions", 'R', NULL, 0, "Do not keep per-region rows (to measure their cost)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -66,6 +68,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			kvmcmo_usage_err("invalid attach mode '%s' (auto, fentry or kprobe)", arg);
 			return EINVAL;
 		}
+		break;
+	case 'R':
+		env.no_regions = true;
 		break;
 	case 'v':
 		kvmcmo_verbose = 1;
@@ -229,6 +234,7 @@ int cmd_stat(int argc, char **argv)
 		return err == KVMCMO_ARGP_HELP ? 0 : err;
 	o.pid = env.pid;
 	o.mode = env.mode;
+	o.no_regions = env.no_regions;
 	install_exit_handlers();
 	err = kvmcmo_open(&k, &o);
 	if (err)
