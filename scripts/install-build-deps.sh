@@ -19,6 +19,9 @@ PKGS=(
     qemu-system-arm cpio gzip python3 file
     # fetch scripts (apt, dpkg, tar, gpgv are part of every Debian system)
     xz-utils debian-archive-keyring
+    # kvmcmo diff: p-values (GSL), the HTML report's screenshot test, the
+    # record-file fuzzer (clang's libFuzzer runtime)
+    libgsl-dev chromium libclang-rt-dev
 )
 
 missing=()
