@@ -22,6 +22,8 @@ PKGS=(
     # kvmcmo diff: p-values (GSL), the HTML report's screenshot test, the
     # record-file fuzzer (clang's libFuzzer runtime)
     libgsl-dev chromium libclang-rt-dev
+    # kvmcmotop: its screen (ncurses) and its --remote HTTP client (libevent)
+    libncurses-dev libevent-dev
     # kvmcmod: its HTTP server
     libmicrohttpd-dev
 )
