@@ -9,6 +9,8 @@
 int cmd_stat(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* set by SIGINT/SIGTERM; loops poll it */
 extern volatile sig_atomic_t exiting;

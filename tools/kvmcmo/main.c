@@ -20,6 +20,8 @@ static const struct {
 	{ "stat", cmd_stat, "count guest aborts per VM by kind, fault, memslot, outcome" },
 	{ "check", cmd_check, "show which probe each fact comes from on this kernel" },
 	{ "selftest", cmd_selftest, "run throwaway VMs that provoke every abort class, and compare" },
+	{ "record", cmd_record, "record abort counts, histograms and rates into a file" },
+	{ "diff", cmd_diff, "compare recordings: what changed, and is it significant" },
 };
 
 static void usage(FILE *f)
