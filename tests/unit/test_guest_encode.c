@@ -137,6 +137,8 @@ TEST(single_instructions)
 		P("ldr x0, [sp]", a64_ldr(0, 31)),
 		P("str x0, [x1]", a64_str(0, 1)),
 		P("str x30, [x2]", a64_str(30, 2)),
+		P("ldr w0, [x1]", a64_ldr_w(0, 1)),
+		P("ldr w30, [x7]", a64_ldr_w(30, 7)),
 		P("ldp x2, x3, [x1]", a64_ldp(2, 3, 1)),
 		P("ldp x5, x6, [x1]", a64_ldp(5, 6, 1)),
 		P("dc ivac, x1", a64_dc(A64_DC_IVAC, 1)),
@@ -154,6 +156,12 @@ TEST(single_instructions)
 		P("add x20, x20, #1", a64_add_imm(20, 20, 1)),
 		P("subs x2, x2, #1", a64_subs_imm(2, 2, 1)),
 		P("subs x4, x5, #8192", a64_subs_imm(4, 5, 8192)),
+		P("cmp x10, #0x21", a64_subs_imm(A64_XZR, 10, 0x21)),
+		P("lsr x10, x21, #26", a64_lsr_imm(10, 21, 26)),
+		P("lsr x0, x1, #1", a64_lsr_imm(0, 1, 1)),
+		P("lsr x3, x4, #63", a64_lsr_imm(3, 4, 63)),
+		P("mov x9, x30", a64_mov(9, 30)),
+		P("mov x0, x17", a64_mov(0, 17)),
 		P("hvc #0", a64_hvc(0)),
 		P("hvc #0xffff", a64_hvc(0xffff)),
 		P("mrs x9, elr_el1", a64_mrs(9, A64_SYSREG_ELR_EL1)),
@@ -162,6 +170,11 @@ TEST(single_instructions)
 		P("mrs x22, far_el1", a64_mrs(22, A64_SYSREG_FAR_EL1)),
 		P("mrs x0, spsr_el1", a64_mrs(0, A64_SYSREG_SPSR_EL1)),
 		P("msr vbar_el1, x3", a64_msr(A64_SYSREG_VBAR_EL1, 3)),
+		P("msr sctlr_el1, x0", a64_msr(A64_SYSREG_SCTLR_EL1, 0)),
+		P("msr ttbr0_el1, x1", a64_msr(A64_SYSREG_TTBR0_EL1, 1)),
+		P("msr tcr_el1, x2", a64_msr(A64_SYSREG_TCR_EL1, 2)),
+		P("msr mair_el1, x3", a64_msr(A64_SYSREG_MAIR_EL1, 3)),
+		P("mrs x4, id_aa64mmfr1_el1", a64_mrs(4, A64_SYSREG_ID_AA64MMFR1_EL1)),
 		P("eret", a64_eret()),
 	};
 
@@ -225,6 +238,7 @@ TEST(page_loop)
 		const char *insn;
 	} c[] = {
 		{ GUEST_OP_READ, "ldr x0, [x1]" },
+		{ GUEST_OP_READ32, "ldr w0, [x1]" },
 		{ GUEST_OP_WRITE, "str x0, [x1]" },
 		{ GUEST_OP_LDP, "ldp x5, x6, [x1]" },
 		{ GUEST_OP_EXEC, "blr x1" },
@@ -265,7 +279,9 @@ TEST(system_off_and_handler)
 		    "\tb .\n"
 		    "\tnop\n\tadd x20, x20, #1\n\tmrs x21, esr_el1\n"
 		    "\tmrs x22, far_el1\n\tmrs x9, elr_el1\n"
-		    "\tadd x9, x9, #4\n\tmsr elr_el1, x9\n\teret",
+		    "\tadd x9, x9, #4\n\tlsr x10, x21, #26\n"
+		    "\tcmp x10, #0x21\n\tb.ne 1f\n\tmov x9, x30\n"
+		    "1:\tmsr elr_el1, x9\n\teret",
 		    buf, p.len);
 }
 

@@ -69,6 +69,11 @@ void failon_free(struct failon *f)
 	free(f);
 }
 
+static const char *an(const char *word)
+{
+	return strchr("aeiou", word[0]) ? "n" : "";
+}
+
 /* one TERM; allowed: bit mask of the dimensions this metric takes */
 static int parse_term(struct failon *f, char *t, unsigned int allowed, char *err, size_t len)
 {
@@ -96,8 +101,9 @@ static int parse_term(struct failon *f, char *t, unsigned int allowed, char *err
 			if (i < 0 || !(allowed & (1U << d)))
 				continue;
 			if (hits++) {
-				snprintf(err, len, "'%s' is both a %s and a %s: write %s=%s or %s=%s",
-					 t, dims[dim].name, dims[d].name, dims[dim].name, t,
+				snprintf(err, len, "'%s' is both a%s %s and a%s %s: write %s=%s or "
+					 "%s=%s", t, an(dims[dim].name), dims[dim].name,
+					 an(dims[d].name), dims[d].name, dims[dim].name, t,
 					 dims[d].name, t);
 				return -1;
 			}

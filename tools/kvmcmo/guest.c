@@ -37,6 +37,12 @@ uint32_t a64_str(unsigned int rt, unsigned int rn)
 	return 0xf9000000 | R(rn) << 5 | R(rt);
 }
 
+/* LDR (immediate, unsigned offset), 32-bit, offset 0 */
+uint32_t a64_ldr_w(unsigned int rt, unsigned int rn)
+{
+	return 0xb9400000 | R(rn) << 5 | R(rt);
+}
+
 /* LDP (signed offset), 64-bit, offset 0 */
 uint32_t a64_ldp(unsigned int rt, unsigned int rt2, unsigned int rn)
 {
@@ -88,6 +94,18 @@ uint32_t a64_add_imm(unsigned int rd, unsigned int rn, uint32_t imm)
 uint32_t a64_subs_imm(unsigned int rd, unsigned int rn, uint32_t imm)
 {
 	return addsub_imm(0xf1000000, rd, rn, imm);
+}
+
+/* UBFM Xd, Xn, #shift, #63 */
+uint32_t a64_lsr_imm(unsigned int rd, unsigned int rn, unsigned int shift)
+{
+	return 0xd340fc00 | (shift & 0x3f) << 16 | R(rn) << 5 | R(rd);
+}
+
+/* ORR Xd, XZR, Xm (shifted register, LSL #0) */
+uint32_t a64_mov(unsigned int rd, unsigned int rm)
+{
+	return 0xaa0003e0 | R(rm) << 16 | R(rd);
 }
 
 uint32_t a64_b(int32_t offset)
@@ -187,6 +205,8 @@ static uint32_t loop_body(enum guest_op op)
 	switch (op) {
 	case GUEST_OP_READ:
 		return a64_ldr(0, 1);
+	case GUEST_OP_READ32:
+		return a64_ldr_w(0, 1);
 	case GUEST_OP_WRITE:
 		return a64_str(0, 1);
 	case GUEST_OP_LDP:
@@ -236,6 +256,11 @@ void guest_emit_sync_handler(struct guest_prog *p)
 	guest_emit(p, a64_mrs(22, A64_SYSREG_FAR_EL1));
 	guest_emit(p, a64_mrs(9, A64_SYSREG_ELR_EL1));
 	guest_emit(p, a64_add_imm(9, 9, 4));
+	/* EC 0x21, instruction abort at EL1: return to the BLR's x30 */
+	guest_emit(p, a64_lsr_imm(10, 21, 26));
+	guest_emit(p, a64_subs_imm(A64_XZR, 10, 0x21));
+	guest_emit(p, a64_bcond(A64_NE, 8));
+	guest_emit(p, a64_mov(9, A64_LR));
 	guest_emit(p, a64_msr(A64_SYSREG_ELR_EL1, 9));
 	guest_emit(p, a64_eret());
 }

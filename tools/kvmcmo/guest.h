@@ -37,6 +37,11 @@ enum a64_cond {
 #define A64_SYSREG_ESR_EL1 A64_SYSREG(3, 0, 5, 2, 0)
 #define A64_SYSREG_FAR_EL1 A64_SYSREG(3, 0, 6, 0, 0)
 #define A64_SYSREG_VBAR_EL1 A64_SYSREG(3, 0, 12, 0, 0)
+#define A64_SYSREG_SCTLR_EL1 A64_SYSREG(3, 0, 1, 0, 0)
+#define A64_SYSREG_TTBR0_EL1 A64_SYSREG(3, 0, 2, 0, 0)
+#define A64_SYSREG_TCR_EL1 A64_SYSREG(3, 0, 2, 0, 2)
+#define A64_SYSREG_MAIR_EL1 A64_SYSREG(3, 0, 10, 2, 0)
+#define A64_SYSREG_ID_AA64MMFR1_EL1 A64_SYSREG(3, 0, 0, 7, 1)
 
 /* data cache maintenance by VA (DC <op>, Xt) */
 enum a64_dc_op {
@@ -53,6 +58,7 @@ uint32_t a64_movz(unsigned int rd, uint16_t imm16, unsigned int shift);
 uint32_t a64_movk(unsigned int rd, uint16_t imm16, unsigned int shift);
 uint32_t a64_ldr(unsigned int rt, unsigned int rn);     /* LDR Xt, [Xn] */
 uint32_t a64_str(unsigned int rt, unsigned int rn);     /* STR Xt, [Xn] */
+uint32_t a64_ldr_w(unsigned int rt, unsigned int rn);   /* LDR Wt, [Xn] */
 uint32_t a64_ldp(unsigned int rt, unsigned int rt2, unsigned int rn);
 uint32_t a64_dc(enum a64_dc_op op, unsigned int rt);
 uint32_t a64_blr(unsigned int rn);
@@ -60,6 +66,9 @@ uint32_t a64_ret(void);                                 /* RET (x30) */
 /* ADD Xd, Xn, #imm: imm < 4096, or a multiple of 4096 below 2^24 */
 uint32_t a64_add_imm(unsigned int rd, unsigned int rn, uint32_t imm);
 uint32_t a64_subs_imm(unsigned int rd, unsigned int rn, uint32_t imm);
+/* LSR Xd, Xn, #shift (UBFM); MOV Xd, Xm (ORR Xd, XZR, Xm) */
+uint32_t a64_lsr_imm(unsigned int rd, unsigned int rn, unsigned int shift);
+uint32_t a64_mov(unsigned int rd, unsigned int rm);
 /* branches: offset in bytes from this instruction, a multiple of 4 */
 uint32_t a64_b(int32_t offset);
 uint32_t a64_bcond(enum a64_cond cond, int32_t offset);
@@ -90,6 +99,7 @@ void guest_emit_bcond_to(struct guest_prog *p, enum a64_cond cond, size_t idx);
 /* what one iteration of a page loop does to the page at x1 */
 enum guest_op {
 	GUEST_OP_READ,          /* ldr x0, [x1] */
+	GUEST_OP_READ32,        /* ldr w0, [x1]: a 32-bit device register */
 	GUEST_OP_WRITE,         /* str x0, [x1] */
 	GUEST_OP_LDP,           /* ldp x5, x6, [x1]: no valid ISS syndrome */
 	GUEST_OP_EXEC,          /* blr x1 (the page must start with ret) */
@@ -113,9 +123,12 @@ void guest_emit_system_off(struct guest_prog *p);
 /*
  * A synchronous-exception handler that counts into x20, keeps the last
  * ESR_EL1 in x21 and FAR_EL1 in x22, steps ELR_EL1 over the instruction
- * that took the exception and returns.  It starts with a NOP: on 5.10 an
- * abort injected with KVM_SET_VCPU_EVENTS can make KVM skip the first
- * instruction of the vector (shared/KERNELS.md).  Uses x9.
+ * that took the exception and returns.  An instruction abort taken at EL1
+ * (EC 0x21: a branch to memory that cannot be fetched) has ELR_EL1 = the
+ * branch target, so it returns to x30 instead (the caller used BLR).  It
+ * starts with a NOP: on 5.10 an abort injected with KVM_SET_VCPU_EVENTS
+ * can make KVM skip the first instruction of the vector
+ * (shared/KERNELS.md).  Uses x9 and x10.
  */
 void guest_emit_sync_handler(struct guest_prog *p);
 

@@ -681,9 +681,12 @@ int rec_parse(const char *buf, size_t len, const char *name, struct rec_file *f,
 	memset(f, 0, sizeof(*f));
 	f->root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!f->root) {
-		/* jansson: line and column are 1-based, position is in bytes */
+		char text[sizeof(je.text)];
+
+		/* jansson: line and column are 1-based, position is in bytes; its
+		 * text quotes the file ("near '...'"), which may hold any byte */
 		snprintf(err, errlen, "%s: line %d, column %d (byte %d): %s", name,
-			 je.line, je.column, je.position, je.text);
+			 je.line, je.column, je.position, shown(je.text, text, sizeof(text)));
 		return -EINVAL;
 	}
 	f->path = strdup(name);

@@ -295,6 +295,7 @@ static struct access access_of(enum guest_op op, enum wl_cmo_model cmo)
 
 	switch (op) {
 	case GUEST_OP_READ:
+	case GUEST_OP_READ32:
 		a.kind = KVMCMO_KIND_READ;
 		a.isv = 1;
 		break;
