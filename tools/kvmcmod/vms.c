@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * vms.c - which VMs the daemon tracks.
+ *
+ * A VM is tracked from the first poll that sees it, if it is new then
+ * (first seen by the probes after the previous poll) and --max-vms leaves
+ * room; otherwise it is counted in kvmcmo_vms_dropped_total once, and never
+ * tracked later (its counters would start in the middle).  A destroyed VM
+ * stays for the grace period after its destruction (so the last scrapes
+ * see its final values), then its series disappear.
+ *
+ * The `vm` label is the VM's name (QEMU -name, kvmtool --name, else the
+ * VMM's comm), made unique among the tracked VMs of the same VMM pid by
+ * "#<fd>" (then "#<id>") when the plain name is taken: a VMM may run
+ * several VMs.  A label is chosen once and kept while the VM is tracked,
+ * so series never change identity; SIGHUP re-resolves names.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvmcmod.h"
+
+struct kd_vm *kd_vm_find(const struct kd_model *m, __u64 id)
+{
+	size_t lo = 0, hi = m->nvms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->vms[mid].id == id)
+			return &m->vms[mid];
+		if (m->vms[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t len;
+	__u32 c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, past U+10FFFF */
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	return len;
+}
+
+void kd_utf8_clean(char *dst, size_t len, const char *src)
+{
+	static const char repl[] = "\xef\xbf\xbd";     /* U+FFFD */
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (!len)
+		return;
+	while (*s) {
+		size_t n = utf8_len(s);
+		const char *from = n ? (const char *)s : repl;
+		size_t cnt = n ? n : 3;
+
+		if (o + cnt >= len)
+			break;
+		memcpy(dst + o, from, cnt);
+		o += cnt;
+		s += n ? n : 1;
+	}
+	dst[o] = 0;
+}
+
+void kd_region_label(char *buf, size_t len, const struct kvmcmo_region_key *k)
+{
+	if (k->slot >= 0)
+		snprintf(buf, len, "slot%d", k->slot);
+	else
+		snprintf(buf, len, "0x%08llx", (unsigned long long)k->base);
+}
+
+static bool label_taken(const struct kd_model *m, const struct kd_vm *self,
+			__u32 pid, const char *label)
+{
+	for (size_t i = 0; i < m->nvms; i++)
+		if (&m->vms[i] != self && m->vms[i].pid == pid &&
+		    !strcmp(m->vms[i].label, label))
+			return true;
+	return false;
+}
+
+static void choose_label(const struct kd_model *m, struct kd_vm *vm)
+{
+	char l[KD_LABEL_LEN];
+
+	snprintf(l, sizeof(l), "%s", vm->name);
+	if (label_taken(m, vm, vm->pid, l) && vm->fd >= 0)
+		snprintf(l, sizeof(l), "%s#%d", vm->name, vm->fd);
+	if (label_taken(m, vm, vm->pid, l))
+		snprintf(l, sizeof(l), "%s#%llu", vm->name, (unsigned long long)vm->id);
+	memcpy(vm->label, l, sizeof(l));
+}
+
+/* ---- grace ------------------------------------------------------------------- */
+
+void kd_note_scrape(struct kd_model *m, __u64 now_ns)
+{
+	size_t n = sizeof(m->scrape_ns) / sizeof(m->scrape_ns[0]);
+
+	m->scrape_ns[m->nscrapes % n] = now_ns;
+	m->nscrapes++;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* two scrape intervals: the median gap between the last scrapes (at most
+ * 8 kept); without two scrapes yet, two minutes (Prometheus's default
+ * scrape interval is one) */
+__u64 kd_grace_ns(const struct kd_model *m)
+{
+	size_t cap = sizeof(m->scrape_ns) / sizeof(m->scrape_ns[0]);
+	size_t n = m->nscrapes < cap ? m->nscrapes : cap, k = 0;
+	__u64 t[8], gaps[8];
+
+	if (m->opts.grace_ns)
+		return m->opts.grace_ns;
+	if (n < 2)
+		return KD_NO_SCRAPE_GRACE_NS;
+	memcpy(t, m->scrape_ns, n * sizeof(t[0]));
+	qsort(t, n, sizeof(t[0]), cmp_u64);
+	for (size_t i = 1; i < n; i++)
+		gaps[k++] = t[i] - t[i - 1];
+	qsort(gaps, k, sizeof(gaps[0]), cmp_u64);
+	/* never shorter than a poll: the final values must reach a page */
+	return 2 * (gaps[k / 2] > m->opts.interval_ns ? gaps[k / 2] : m->opts.interval_ns);
+}
+
+/* ---- the update ---------------------------------------------------------------- */
+
+void kd_vm_free(struct kd_vm *vm)
+{
+	free(vm->regions);
+	vm->regions = NULL;
+	vm->nregions = 0;
+}
+
+static int cmp_vm_id(const void *a, const void *b)
+{
+	const struct kd_vm *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
+{
+	__u64 prev_ns = m->have_prev ? m->prev.taken_ns : 0, grace = kd_grace_ns(m);
+	size_t keep = 0, cap = m->nvms + s->nvms;
+	struct kd_vm *vms;
+	int dropped = 0;
+
+	vms = realloc(m->vms, (cap + 1) * sizeof(*vms));
+	if (!vms)
+		return -ENOMEM;
+	m->vms = vms;
+
+	/* refresh what we know; a VM missing from both kernel lists (the
+	 * dead list is LRU) is destroyed as far as we can tell */
+	for (size_t i = 0; i < m->nvms; i++) {
+		struct kd_vm *vm = &m->vms[i];
+		const struct kvmcmo_vm *sv = kvmcmo_snapshot_vm(s, vm->id);
+
+		vm->fresh = false;
+		vm->cmo_inc = 0;
+		if (sv && !sv->alive && vm->alive) {
+			vm->alive = false;
+			vm->destroyed_ns = sv->destroyed_ns ? sv->destroyed_ns : s->taken_ns;
+		} else if (!sv && vm->alive) {
+			vm->alive = false;
+			vm->destroyed_ns = s->taken_ns;
+		}
+	}
+	/* new VMs, in first-seen order (the snapshot's order) */
+	for (size_t i = 0; i < s->nvms; i++) {
+		const struct kvmcmo_vm *sv = &s->vms[i];
+		struct kd_vm *vm;
+
+		if (sv->first_ns <= prev_ns && m->have_prev)
+			continue;       /* not new: tracked already, or never */
+		if (kd_vm_find(m, sv->id))
+			continue;
+		if (m->nvms >= (size_t)m->opts.max_vms) {
+			dropped++;
+			continue;
+		}
+		vm = &m->vms[m->nvms];
+		memset(vm, 0, sizeof(*vm));
+		vm->id = sv->id;
+		vm->pid = sv->pid;
+		vm->fd = sv->fd;
+		vm->alive = sv->alive;
+		vm->first_ns = sv->first_ns;
+		vm->fresh = true;
+		vm->destroyed_ns = sv->alive ? 0 : (sv->destroyed_ns ? sv->destroyed_ns : s->taken_ns);
+		kd_utf8_clean(vm->name, sizeof(vm->name), sv->name);
+		choose_label(m, vm);
+		m->nvms++;
+		/* keep the array sorted for kd_vm_find() */
+		qsort(m->vms, m->nvms, sizeof(*m->vms), cmp_vm_id);
+	}
+	/* grace: the destroyed VMs whose time is up go */
+	for (size_t i = 0; i < m->nvms; i++) {
+		struct kd_vm *vm = &m->vms[i];
+
+		if (!vm->alive && s->taken_ns >= vm->destroyed_ns &&
+		    s->taken_ns - vm->destroyed_ns >= grace) {
+			kd_vm_free(vm);
+			m->vms_expired++;
+			continue;
+		}
+		m->vms[keep++] = *vm;
+	}
+	m->nvms = keep;
+	m->vms_dropped += dropped;
+	return dropped;
+}
+
+void kd_vms_rename(struct kd_model *m, const struct kvmcmo_snapshot *s)
+{
+	/* every label is chosen again, in first-seen order */
+	for (size_t i = 0; i < m->nvms; i++)
+		m->vms[i].label[0] = 0;
+	for (size_t i = 0; i < s->nvms; i++) {
+		struct kd_vm *vm = kd_vm_find(m, s->vms[i].id);
+
+		if (!vm)
+			continue;
+		kd_utf8_clean(vm->name, sizeof(vm->name), s->vms[i].name);
+		choose_label(m, vm);
+	}
+	/* tracked VMs the kernel has forgotten keep their name */
+	for (size_t i = 0; i < m->nvms; i++)
+		if (!m->vms[i].label[0])
+			choose_label(m, &m->vms[i]);
+}
