@@ -14,3 +14,6 @@ $(OUTPUT)/kvmcmod: LDFLAGS := $(filter-out -static,$(LDFLAGS)) \
 	$(if $(SYSROOT),-Wl$(kvmcmod_comma)-rpath-link$(kvmcmod_comma)$(SYSROOT)/usr/lib/aarch64-linux-gnu)
 $(OUTPUT)/kvmcmod: LIBS := -Wl,-Bstatic $(LIBS) -Wl,-Bdynamic
 endif
+
+# the unit tests of kvmcmod's pure parts include its header
+$(OUTPUT)/tests/unit/test_prom%: CFLAGS += -Itools/kvmcmod
