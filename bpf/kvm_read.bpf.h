@@ -141,12 +141,25 @@ static __always_inline int kvm_memslot_array(void *slots, __u64 gfn,
 	return kvm_slot_fill(slots + first + (__u64)(start & 0x3ff) * size, gfn, out);
 }
 
-/* The memslot KVM found for this gfn (address space 0: arm64 has one). */
-static __always_inline int kvm_find_memslot(struct kvm *kvm, __u64 gfn,
-					    struct kvmcmo_slot *out)
+/*
+ * The active memslots of a VM (address space 0: arm64 has one) and their
+ * generation.  KVM publishes a new generation on every memslot change
+ * (create, delete, move, flags such as dirty logging), so (slots,
+ * generation) names one immutable memslot layout: a slot found under it
+ * can be reused for later aborts under the same pair.
+ */
+static __always_inline struct kvm_memslots *kvm_read_memslots(struct kvm *kvm, __u64 *gen)
 {
 	struct kvm_memslots *slots = BPF_CORE_READ(kvm, memslots[0]);
 
+	*gen = slots ? BPF_CORE_READ(slots, generation) : 0;
+	return slots;
+}
+
+/* The memslot KVM found for this gfn, searched the way KVM searches. */
+static __always_inline int kvm_find_memslot(struct kvm_memslots *slots, __u64 gfn,
+					    struct kvmcmo_slot *out)
+{
 	if (!slots)
 		return 0;
 	if (bpf_core_field_exists(slots->gfn_tree))

@@ -37,6 +37,20 @@ struct thread_state {
 	__u64 pc;
 	__u32 events;
 	__u32 active;
+	/*
+	 * Caches for the common path (a vCPU thread faulting on one big RAM
+	 * slot): the VM id and vcpu_id of this thread's vcpu, valid while no
+	 * VM was destroyed since (destroy_gen), and the last memslot found,
+	 * valid while the VM's memslots keep their pointer and generation.
+	 */
+	__u64 c_vcpu;
+	__u64 c_vm;
+	__u64 c_destroy_gen;
+	__u64 c_slots;
+	__u64 c_slots_gen;
+	struct kvmcmo_slot c_slot;
+	__u32 c_vcpu_id;
+	__u32 c_slot_valid;
 	/* last cmo/s1ptw translation fault, for double-fault matching */
 	__u64 dt_vcpu;
 	__u64 dt_page;
@@ -81,6 +95,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct kvmcmo_vm_info);
 } vm_scratch SEC(".maps");
+
+/* bumped on every VM destroy: invalidates the per-thread VM id caches */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} destroy_gen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -231,6 +253,11 @@ static __always_inline int on_destroy_vm(struct kvm *kvm)
 	__u64 kvm_ptr = (__u64)kvm;
 	struct kvmcmo_vm_info *vi = bpf_map_lookup_elem(&vms, &kvm_ptr);
 
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&destroy_gen, &zero);
+
+	if (gen)
+		__sync_fetch_and_add(gen, 1);   /* result unused: BPF_XADD, fine on 5.10 */
 	if (!vi)
 		return 0;
 	/* the map value is ours until deleted: mark it, copy it, drop it */
@@ -359,6 +386,42 @@ static __always_inline void check_double_fault(struct thread_state *t, __u64 vm,
 	__sync_fetch_and_add(&h->count, 1);
 }
 
+/* The VM id and vcpu_id of this thread's vcpu, from the cache when valid. */
+static __always_inline void thread_vm(struct thread_state *t, struct kvm_vcpu *vcpu)
+{
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&destroy_gen, &zero);
+	__u64 g = gen ? *gen : 0;
+
+	if (t->c_vcpu == t->vcpu && t->c_destroy_gen == g && t->c_vm)
+		return;
+	t->c_vm = vm_id(t->kvm);
+	t->c_vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
+	t->c_vcpu = t->vcpu;
+	t->c_destroy_gen = g;
+}
+
+/* The memslot holding gfn: the cached one while the layout is unchanged. */
+static __always_inline int thread_memslot(struct thread_state *t, __u64 gfn,
+					  struct kvmcmo_slot *slot)
+{
+	__u64 gen;
+	struct kvm_memslots *slots = kvm_read_memslots((void *)t->kvm, &gen);
+
+	if (t->c_slot_valid && t->c_slots == (__u64)slots && t->c_slots_gen == gen &&
+	    gfn >= t->c_slot.base_gfn && gfn < t->c_slot.base_gfn + t->c_slot.npages) {
+		*slot = t->c_slot;
+		return 1;
+	}
+	if (!kvm_find_memslot(slots, gfn, slot))
+		return 0;
+	t->c_slot = *slot;
+	t->c_slots = (__u64)slots;
+	t->c_slots_gen = gen;
+	t->c_slot_valid = 1;
+	return 1;
+}
+
 static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 {
 	struct thread_state *t = active_thread();
@@ -383,7 +446,7 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 
 	esr = kvm_read_esr(vcpu);
 	ipa = kvm_read_ipa(vcpu);
-	found = kvm_find_memslot((void *)t->kvm, ipa >> KVMCMO_PAGE_SHIFT, &slot);
+	found = thread_memslot(t, ipa >> KVMCMO_PAGE_SHIFT, &slot);
 
 	obs.ret = ret;
 	obs.events = t->events | (found ? KVMCMO_EV_MEMSLOT : 0);
@@ -393,8 +456,9 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 	if (ret > 0 && !(obs.events & ~KVMCMO_EV_MEMSLOT) && kvm_read_skipped(vcpu, t->pc))
 		obs.events |= KVMCMO_EV_SKIP;
 
-	ak.vm = vm_id(t->kvm);
-	ak.vcpu = BPF_CORE_READ(vcpu, vcpu_id);
+	thread_vm(t, vcpu);
+	ak.vm = t->c_vm;
+	ak.vcpu = t->c_vcpu_id;
 	ak.kind = kvmcmo_classify_kind(esr);
 	ak.fault = kvmcmo_classify_fault(esr);
 	ak.memslot = kvmcmo_classify_memslot(found, slot.flags);
