@@ -1,2 +1,2 @@
 # kvmcmo diff computes p-values with GSL (tools/kvmcmo/stats.c)
-kvmcmo_LIBS := -lgsl -lgslcblas -lm
+kvmcmo_LIBS := -lgsl -lgslcblas -lm -lpthread

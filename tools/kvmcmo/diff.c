@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,23 +25,32 @@
 
 /* ---- loading ------------------------------------------------------------------ */
 
-static int load_side(struct diff_side *s, char **paths, int n)
+struct load_job {
+	struct diff_side *s;
+	char **paths;
+	int n;
+	int ret;                        /* 0 or a KVMCMO_EXIT_* code */
+	char err[512];                  /* the one line to print */
+};
+
+static void *load_side(void *arg)
 {
-	char err[512];
+	struct load_job *j = arg;
+	struct diff_side *s = j->s;
 	size_t total = 0;
 
-	s->files = calloc((size_t)n, sizeof(*s->files));
-	if (!s->files) {
-		kvmcmo_err("out of memory");
-		return KVMCMO_EXIT_FAIL;
-	}
+	j->ret = KVMCMO_EXIT_FAIL;
+	snprintf(j->err, sizeof(j->err), "out of memory");
+	s->files = calloc((size_t)j->n, sizeof(*s->files));
+	if (!s->files)
+		return NULL;
 	s->all_command = true;
-	for (int i = 0; i < n; i++) {
-		int r = rec_load(paths[i], &s->files[i], err, sizeof(err));
+	for (int i = 0; i < j->n; i++) {
+		int r = rec_load(j->paths[i], &s->files[i], j->err, sizeof(j->err));
 
 		if (r) {
-			kvmcmo_err("%s", err);
-			return r == -ENOMEM ? KVMCMO_EXIT_FAIL : KVMCMO_EXIT_USAGE;
+			j->ret = r == -ENOMEM ? KVMCMO_EXIT_FAIL : KVMCMO_EXIT_USAGE;
+			return NULL;
 		}
 		s->nfiles++;
 		total += s->files[i].nsamples;
@@ -48,31 +58,43 @@ static int load_side(struct diff_side *s, char **paths, int n)
 			s->all_command = false;
 	}
 	s->samples = calloc(total + 1, sizeof(*s->samples));
-	if (!s->samples) {
-		kvmcmo_err("out of memory");
-		return KVMCMO_EXIT_FAIL;
-	}
+	if (!s->samples)
+		return NULL;
 	for (size_t i = 0; i < s->nfiles; i++)
-		for (size_t j = 0; j < s->files[i].nsamples; j++) {
+		for (size_t k = 0; k < s->files[i].nsamples; k++) {
 			struct diff_sample *ds = &s->samples[s->n++];
 
-			ds->s = &s->files[i].samples[j];
+			ds->s = &s->files[i].samples[k];
 			ds->file = &s->files[i];
-			ds->index = j;
+			ds->index = k;
 			ds->seconds = (double)ds->s->duration_ns / 1e9;
 		}
-	return 0;
+	j->ret = 0;
+	return NULL;
 }
 
+/* the two sides are parsed at once: parsing is most of a big diff's time */
 int diff_load(struct diff *d, char **base, int nbase, char **new, int nnew)
 {
-	int err;
+	struct load_job j[2] = { { &d->side[DIFF_BASE], base, nbase, 0, "" },
+				 { &d->side[DIFF_NEW], new, nnew, 0, "" } };
+	pthread_t t;
+	bool threaded;
 
 	memset(d, 0, sizeof(*d));
-	err = load_side(&d->side[DIFF_BASE], base, nbase);
-	if (!err)
-		err = load_side(&d->side[DIFF_NEW], new, nnew);
-	return err;
+	json_object_seed(0);            /* jansson's hash seed, before any thread */
+	threaded = !pthread_create(&t, NULL, load_side, &j[1]);
+	load_side(&j[0]);
+	if (threaded)
+		pthread_join(t, NULL);
+	else
+		load_side(&j[1]);
+	for (int s = 0; s < 2; s++)
+		if (j[s].ret) {
+			kvmcmo_err("%s", j[s].err);
+			return j[s].ret;
+		}
+	return 0;
 }
 
 void diff_free(struct diff *d)

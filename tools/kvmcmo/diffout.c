@@ -211,8 +211,8 @@ static json_t *side_json(const struct diff_row *r, int s)
 	const struct diff_stat *st = &r->s[s];
 
 	if (is_hist(r))
-		return json_pack("{s:I, s:o, s:I, s:I, s:o, s:o, s:o}",
-				 "count", (json_int_t)st->total, "avg_ns", jnum(st->avg),
+		return json_pack("{s:o, s:o, s:I, s:I, s:o, s:o, s:o}",
+				 "count", jnum(st->total), "avg_ns", jnum(st->avg),
 				 "p50_ns", (json_int_t)st->p50, "p99_ns", (json_int_t)st->p99,
 				 "sample_avg_mean_ns", jnum(st->mean), "sample_avg_sd_ns", jnum(st->sd),
 				 "buckets", hist_buckets(r->h[s]));
