@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# kvmcmod with 200 VMs, under emulation: /metrics render time p50/p99,
+# daemon CPU per poll, RSS, and a wrk load of 100 connections for 30 s on
+# /metrics (errors, /healthz latency meanwhile, counters unchanged).
+#
+#   tests/bench/kvmcmod-bench.sh [KERNEL (6.12)]
+#
+# Prints a Markdown table for BENCHMARKS.md.  Not part of `make check`
+# (a benchmark, about 8 minutes); timing is the emulated host's, on this
+# 2-core machine (see BENCHMARKS.md for what that means).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+K=${1:-6.12}
+CACHE=${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}
+TOOLS=$CACHE/kvmcmod-tools
+work=$(mktemp -d /tmp/kvmcmod-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+scripts/fetch-kernels.sh "$K" >&2
+scripts/fetch-arm64-deps.sh >&2
+tests/vm/kvmcmod/fetch-tools.sh >&2
+make -s ARCH=arm64 STATIC=1 .output/arm64-static/kvmcmo .output/arm64-static/kvmcmod >&2
+tests/vm/kvmcmod/payload.sh "$work/payload" .output/arm64-static/kvmcmod "$TOOLS/arm64/wrk" \
+	-- "$TOOLS/arm64/lib" >&2
+cp .output/arm64-static/kvmcmo "$work/payload/"
+tests/vm/boot.sh --kernel "$K" --payload "$work/payload" --run tests/bench/kvmcmod-guest.sh \
+	--timeout 1500 --out "$work/out" --log "$work/console.log" >&2
+[ -n "${KVMCMO_KEEP:-}" ] && mkdir -p "$KVMCMO_KEEP" && cp -r "$work/." "$KVMCMO_KEEP/"
+
+python3 - "$work/out" "$K" <<'EOF'
+import re, sys, os
+out, kernel = sys.argv[1], sys.argv[2]
+rd = lambda n: open(os.path.join(out, n)).read()
+def val(page, name):
+    m = re.search(r'^' + re.escape(name) + r' (\S+)$', page, re.M)
+    return float(m.group(1)) if m else None
+page = rd("page.txt")
+nvm = len({m for m in re.findall(r'^kvmcmo_dabt_injections_total\{vm="([^"]*)"', page, re.M)})
+lines = len([l for l in page.splitlines() if l and not l.startswith("#")])
+# render times from -v: the renders after the 200 VMs were in
+renders = [float(x) for n, x in re.findall(r'rendered \d+ bytes, (\d+) VMs in (\S+) s', rd("d.err"))
+           if int(n) >= nvm]
+renders.sort()
+q = lambda p: renders[min(len(renders) - 1, int(p * len(renders)))] * 1e3
+b, a = rd("idle-before.txt"), rd("idle-after.txt")
+polls = val(a, "kvmcmo_polls_total") - val(b, "kvmcmo_polls_total")
+cpu_poll = (val(a, "kvmcmo_poll_cpu_seconds_total") - val(b, "kvmcmo_poll_cpu_seconds_total")) / polls
+cpu_proc = (val(a, "process_cpu_seconds_total") - val(b, "process_cpu_seconds_total")) / polls
+rss = rd("rss.txt")
+wrk = rd("wrk.txt")
+reqs = re.search(r'(\d+) requests in', wrk)
+errs = re.search(r'Socket errors: (.*)', wrk)
+non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', wrk)
+rps = re.search(r'Requests/sec:\s+(\S+)', wrk)
+hz = [(float(t1) - float(t0)) * 1e3 for t0, t1, r in
+      (l.split() for l in rd("healthz-times.txt").splitlines()) if r == "0"]
+hz_fail = sum(1 for l in rd("healthz-times.txt").splitlines() if l.split()[2] != "0")
+fam = lambda p: sorted(l for l in p.splitlines() if l.startswith("kvmcmo_guest_aborts_total"))
+same = fam(rd("load-before.txt")) == fam(rd("load-after.txt"))
+print(f"| kernel | VMs on the page | series lines | render p50 / p99 (n) | CPU per poll (poll thread / whole process) | RSS / peak |")
+print(f"|---|---|---|---|---|---|")
+print(f"| {kernel} | {nvm} | {lines} | {q(.5):.2f} / {q(.99):.2f} ms ({len(renders)}) | "
+      f"{cpu_poll*1e3:.2f} / {cpu_proc*1e3:.1f} ms ({int(polls)} polls) | "
+      f"{' / '.join(x.split()[1] + ' kB' for x in rss.splitlines())} |")
+print()
+print(f"wrk -t2 -c100 -d30s /metrics: {reqs.group(1) if reqs else '?'} requests, "
+      f"{rps.group(1) if rps else '?'} req/s, socket errors: {errs.group(1) if errs else 'none'}, "
+      f"non-2xx: {non2xx.group(1) if non2xx else 0}; /healthz during the load: "
+      f"{len(hz)} answered, max {max(hz) if hz else float('nan'):.0f} ms "
+      f"(0.01 s clock), {hz_fail} failed; counters unchanged by the load: {same}; "
+      f"daemon alive: {rd('alive.rc').strip() == '0'}, exit {rd('d.rc').strip()}")
+EOF

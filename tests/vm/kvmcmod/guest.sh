@@ -1,0 +1,170 @@
+#!/bin/sh
+# Guest side of tests/vm/suite-kvmcmod.sh (runs as /payload/run.sh inside the
+# emulated arm64 KVM host; one boot per kernel does everything).  It only
+# gathers: pages, documents, statuses and exit codes go to /out/, and the
+# host judges them (tests/vm/kvmcmod/judge.py).  It fails only when
+# something could not run at all.
+#
+#   A  127.0.0.1:10131 (the default)  --vm-grace 1h --textfile: exact values,
+#      scraped by a real Prometheus every second; HTTP and signal checks
+#   B  127.0.0.1:10132  --max-vms 2 --per-vm-latency --attach kprobe
+#   C  127.0.0.1:10133  --vm-grace 2s --attach kprobe: every VM must expire
+# The workload: every default case of `kvmcmo selftest --workload-only`,
+# then one VM named  a"b\c<newline>d  (hostile to the text format).
+cd /payload || exit 1
+mkdir -p /lib && ln -sf /payload/lib/ld-linux-aarch64.so.1 /lib/ld-linux-aarch64.so.1
+export LD_LIBRARY_PATH=/payload/lib
+ifconfig lo 127.0.0.1 up
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+uname -r > /out/uname
+mark() { echo "$1 $(cut -d' ' -f1 /proc/uptime)" >> /out/timeline; }
+# (busybox 1.35 wget -T segfaults: timeout(1) bounds it instead)
+W="timeout 60 wget -q"
+A=http://127.0.0.1:10131 B=http://127.0.0.1:10132 C=http://127.0.0.1:10133
+
+# raw HTTP (busybox wget only GETs): request text in $1, port $2, reply to $3
+raw() {
+	printf "$1" | timeout 15 nc 127.0.0.1 "$2" > "$3" 2>/dev/null
+	echo $? > "$3.rc"
+}
+
+# wait for a line in a file while the process lives ($3 tenths of a second)
+wait_line() {
+	i=0
+	while ! grep -q "$1" "$2" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt "$3" ] && return 1
+		[ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && return 1
+		sleep 0.1
+	done
+}
+
+# what is attached, as the core test reads it (fentry and kprobes)
+attached() {
+	{ cat /sys/kernel/tracing/enabled_functions 2>/dev/null
+	  cat /sys/kernel/debug/kprobes/list 2>/dev/null; } |
+		grep -E 'kvm_handle_guest_abort|io_mem_abort|kvm_pgtable_stage2_(map|relax_perms|mkyoung)|kvm_inject_(dabt|sea)|kvm_arch_destroy_vm' || true
+}
+
+mark start
+mkdir -p /tmp/tf /tmp/prom
+./kvmcmod --interval 250ms --vm-grace 1h --textfile /tmp/tf/kvmcmo.prom \
+	> /out/a.out 2> /out/a.err &
+PA=$!
+./kvmcmod --web.listen-address 127.0.0.1:10132 --interval 250ms --vm-grace 1h \
+	--max-vms 2 --per-vm-latency --attach kprobe > /out/b.out 2> /out/b.err &
+PB=$!
+./kvmcmod --web.listen-address 127.0.0.1:10133 --interval 200ms --vm-grace 2s \
+	--attach kprobe > /out/c.out 2> /out/c.err &
+PC=$!
+./prometheus --config.file=/payload/prometheus.yml --storage.tsdb.path=/tmp/prom \
+	--web.listen-address=127.0.0.1:9090 > /out/prom.log 2>&1 &
+PP=$!
+ok=1
+for p in "a $PA" "b $PB" "c $PC"; do
+	set -- $p
+	wait_line listening /out/$1.err 3000 "$2" || { echo "kvmcmod $1 did not start"; ok=0; }
+done
+mark attached
+# a fourth attach, then detach: --check
+./kvmcmod --check > /out/check.out 2>&1
+echo $? > /out/check.rc
+mark checked
+i=0
+until $W -O /dev/null http://127.0.0.1:9090/-/ready; do
+	i=$((i + 1)); [ $i -gt 300 ] && { echo "prometheus not ready"; break; }
+	sleep 1
+done
+mark prometheus
+grep -E '^Cap(Prm|Eff|Bnd)' /proc/$PA/status > /out/caps.txt
+[ $ok = 1 ] || { cat /out/*.err; exit 1; }
+
+# ---- the workload ----------------------------------------------------------
+$W -O /out/a-before.txt $A/metrics
+./kvmcmo selftest --workload-only --truth /out/truth.json > /out/workload.txt 2>&1
+echo $? > /out/workload.rc
+mark workload
+./kvmcmo __run-case rw_write --name 'a"b\c
+d' > /out/hostile.json 2> /out/hostile.err
+echo $? > /out/hostile.rc
+mark hostile
+sleep 1                 # one more poll of every daemon (250 ms)
+
+# ---- pages --------------------------------------------------------------------
+$W -O /out/a-metrics.txt $A/metrics; echo $? > /out/a-metrics.rc
+$W -O /out/a-api.json $A/api/v1/snapshot; echo $? > /out/a-api.rc
+$W -O /out/b-metrics.txt $B/metrics; echo $? > /out/b-metrics.rc
+cp /tmp/tf/kvmcmo.prom /out/a-textfile.prom
+ls /tmp/tf > /out/textfile-dir.txt
+$W -O /out/healthz.txt $A/healthz; echo $? > /out/healthz.rc
+
+# ---- HTTP: methods, paths, malformed clients ---------------------------------
+raw 'HEAD /metrics HTTP/1.0\r\n\r\n' 10131 /out/http-head.txt
+raw 'GET /nope HTTP/1.0\r\n\r\n' 10131 /out/http-404.txt
+raw 'POST /metrics HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello' 10131 /out/http-405-post.txt
+raw 'BREW /metrics HTTP/1.0\r\n\r\n' 10131 /out/http-405-brew.txt
+raw 'GET / HTTP/1.0\r\n\r\n' 10131 /out/http-root.txt
+raw 'GET /api/v1/snapshot HTTP/1.0\r\n\r\n' 10131 /out/http-api.txt
+raw '\001\002\003 garbage\r\n\r\n' 10131 /out/http-garbage.txt
+# a 100 KiB header
+big=$(head -c 102400 /dev/zero | tr '\0' a)
+raw "GET /metrics HTTP/1.0\r\nX-Big: $big\r\n\r\n" 10131 /out/http-bighdr.txt
+# slow clients: 20 connections that send half a request and wait
+i=0
+while [ $i -lt 20 ]; do
+	{ printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n'; sleep 8; } | timeout 12 nc 127.0.0.1 10131 > /dev/null 2>&1 &
+	i=$((i + 1))
+done
+sleep 1
+t0=$(cut -d' ' -f1 /proc/uptime)
+$W -O /out/healthz-slow.txt $A/healthz; echo $? > /out/healthz-slow.rc
+echo "$t0 $(cut -d' ' -f1 /proc/uptime)" > /out/healthz-slow.time
+sleep 8
+kill -0 $PA 2>/dev/null; echo $? > /out/alive-after-http.rc
+$W -O /out/a-metrics-after-http.txt $A/metrics; echo $? > /out/a-metrics-after-http.rc
+
+# ---- Prometheus: the values, and every dashboard query --------------------------
+sleep 3                 # scrapes after the last change
+$W -O /out/prom-aborts.json "http://127.0.0.1:9090/api/v1/query?query=kvmcmo_guest_aborts_total"
+$W -O /out/prom-dabt.json "http://127.0.0.1:9090/api/v1/query?query=kvmcmo_dabt_injections_total"
+$W -O /out/prom-targets.json "http://127.0.0.1:9090/api/v1/targets"
+mkdir -p /out/q
+while IFS='	' read -r id fam path; do
+	$W -O "/out/q/$id.json" "http://127.0.0.1:9090$path"
+	echo $? > "/out/q/$id.rc"
+done < /payload/queries.txt
+mark prometheus-queries
+
+# ---- signals -----------------------------------------------------------------------
+kill -HUP $PA
+sleep 1
+kill -0 $PA 2>/dev/null; echo $? > /out/alive-after-hup.rc
+$W -O /out/healthz-hup.txt $A/healthz; echo $? > /out/healthz-hup.rc
+# C: every VM must expire (grace 2 s)
+i=0
+while :; do
+	$W -O /out/c-metrics.txt $C/metrics
+	grep -q '^kvmcmo_vms{state="destroyed"} 0$' /out/c-metrics.txt &&
+		grep -q '^kvmcmo_vms{state="alive"} 0$' /out/c-metrics.txt && break
+	i=$((i + 1)); [ $i -gt 60 ] && break
+	sleep 0.5
+done
+mark grace
+attached > /out/attached-during.txt
+for p in "a $PA" "b $PB" "c $PC"; do
+	set -- $p
+	kill -TERM $2
+	wait $2
+	echo $? > /out/$1.rc
+done
+kill $PP 2>/dev/null
+wait $PP 2>/dev/null
+i=0
+while [ $i -lt 30 ]; do
+	attached > /out/attached-after.txt
+	[ -s /out/attached-after.txt ] || break
+	i=$((i + 1))
+	sleep 0.1
+done
+mark end
+exit 0
