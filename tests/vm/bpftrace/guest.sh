@@ -1,0 +1,97 @@
+#!/bin/sh
+# Guest side of the bpftrace suite (runs inside the emulated arm64 KVM host
+# as /payload/run.sh; tests/vm/suite-bpftrace.sh boots it).  Payload:
+#   kvmcmo                 static arm64 kvmcmo
+#   kvmcmo.bt, kvmcmo-trace.bt
+#   bt/run-bpftrace, bt/root/   Debian's arm64 bpftrace and its libraries
+#                               (tests/vm/bpftrace/fetch-bpftrace.sh)
+# All at once, on one run of the workload:
+#   kvmcmo stat --json                      -> /out/stat.json
+#   bpftrace kvmcmo.bt                      -> /out/bt.txt
+#   bpftrace kvmcmo.bt 2   (2 s intervals)  -> /out/bt-interval.txt
+#   bpftrace kvmcmo-trace.bt                -> /out/trace-cmo.txt
+#   bpftrace kvmcmo-trace.bt all            -> /out/trace-all.txt
+#   kvmcmo selftest --workload-only --truth /out/truth.json
+# The host judges (tests/vm/bpftrace/judge.py).  This script only records:
+# every exit status, stderr and the reason a tool did not start.
+cd /payload || exit 1
+K=./kvmcmo
+BT=./bt/run-bpftrace
+uname -r > /out/uname
+
+$BT --version > /out/bt-version 2>&1
+echo $? > /out/bt-version.rc
+$BT --info > /out/bt-info.txt 2>&1
+# bpftrace 0.17 finds kernel BTF by object id with names, which needs
+# 5.11: where it reports none but the kernel exports it, give it the file.
+if grep -q '^  btf: no' /out/bt-info.txt && [ -r /sys/kernel/btf/vmlinux ]; then
+	export BPFTRACE_BTF=/sys/kernel/btf/vmlinux
+	echo "BPFTRACE_BTF=$BPFTRACE_BTF (bpftrace --info: btf: no)" > /out/bt-env
+fi
+
+# wait_for FILE PID TEXT: until TEXT appears in FILE (0), PID dies or
+# 300 s pass (1).  bpftrace prints its header from BEGIN, which runs
+# after every probe is attached.
+wait_for() {
+	i=0
+	while ! grep -q "$3" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 1500 ] && return 1
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.2
+	done
+}
+
+# progress on the console (the host sees it even when the guest times out)
+say() { echo "guest.sh [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+
+started=""
+start() {       # start NAME TEXT CMD...: run CMD > /out/NAME.txt in the background
+	name=$1 text=$2
+	shift 2
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	say "start $name: $*"
+	"$@" > /out/$name.txt 2> /out/$name.err &
+	eval "pid_$name=$!"
+	eval "text_$name=\"\$text\""
+	eval "t0_$name=$t0"
+	started="$started $name"
+}
+
+start stat "Tracing guest aborts" $K stat --json
+# stat prints its ready line on stderr
+wait_for /out/stat.err $pid_stat "Tracing guest aborts" || echo "stat did not start" > /out/stat.fail
+# the bpftrace compiles (LLVM under emulation) run side by side
+start bt "Tracing guest aborts" $BT tools/kvmcmo.bt
+start bt_interval "Tracing guest aborts" $BT tools/kvmcmo.bt 2
+start trace_cmo "Tracing CMO guest aborts" $BT tools/kvmcmo-trace.bt
+start trace_all "Tracing all guest aborts" $BT tools/kvmcmo-trace.bt all
+for n in bt bt_interval trace_cmo trace_all; do
+	eval "p=\$pid_$n; t=\$text_$n; t0=\$t0_$n"
+	if wait_for /out/$n.txt "$p" "$t"; then
+		echo "$t0 $(cut -d' ' -f1 /proc/uptime)" > /out/$n.ready
+		say "$n attached"
+	else
+		echo "not ready after 300 s or exited" > /out/$n.fail
+		say "$n did not attach: $(tail -3 /out/$n.err)"
+	fi
+done
+
+say "workload"
+$K selftest --workload-only --truth /out/truth.json > /out/workload.txt 2>&1
+echo $? > /out/workload.rc
+say "workload exited $(cat /out/workload.rc)"
+# one more interval tick, so the interval run prints its last table
+sleep 3
+
+for n in $started; do
+	eval "p=\$pid_$n"
+	kill -INT "$p" 2>/dev/null
+done
+for n in $started; do
+	eval "p=\$pid_$n"
+	wait "$p"
+	echo $? > /out/$n.rc
+done
+say "done"
+exit 0

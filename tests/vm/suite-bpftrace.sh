@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The bpftrace edition on real (emulated-host) arm64 KVM: for each kernel
+# of shared/KERNELS.md, boot it with the static arm64 kvmcmo, the scripts
+# tools/kvmcmo.bt and tools/kvmcmo-trace.bt and Debian's arm64 bpftrace
+# (tests/vm/bpftrace/fetch-bpftrace.sh), and in ONE run of the workload
+# have `kvmcmo stat --json`, `bpftrace kvmcmo.bt` (totals, and every 2 s),
+# `bpftrace kvmcmo-trace.bt` and `bpftrace kvmcmo-trace.bt all` attached
+# at once (tests/vm/bpftrace/guest.sh).  tests/vm/bpftrace/judge.py then
+# asserts, per VM, kvmcmo.bt's counts = kvmcmo stat's = the workload's
+# ground truth, exactly, and one kvmcmo-trace.bt line per traced abort.
+# A kernel where bpftrace cannot run fails with bpftrace's reason.
+#
+#   tests/vm/suite-bpftrace.sh [-j N] [SERIES...]   (default: 5.10 6.1 6.12 7.2)
+#
+# KVMCMO_KEEP=DIR keeps each kernel's outputs (console log, every tool's
+# output) in DIR/<series>/.  Last line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+jobs=2
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-j) jobs=$2; shift 2 ;;
+	-*) echo "suite-bpftrace.sh: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+kernels=${*:-5.10 6.1 6.12 7.2}
+work=$(mktemp -d /tmp/kvmcmo-bpftrace.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail_setup() { echo "suite-bpftrace: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+scripts/fetch-kernels.sh $kernels >&2 || fail_setup "fetch-kernels failed"
+scripts/fetch-arm64-deps.sh >&2 || fail_setup "fetch-arm64-deps failed"
+bt=$(tests/vm/bpftrace/fetch-bpftrace.sh) || fail_setup "fetch-bpftrace failed"
+make -s ARCH=arm64 STATIC=1 >&2 || fail_setup "make ARCH=arm64 STATIC=1 failed"
+
+mkdir -p "$work/payload/tools"
+cp .output/arm64-static/kvmcmo "$work/payload/"
+cp tools/kvmcmo.bt tools/kvmcmo-trace.bt "$work/payload/tools/"
+cp -a "$bt/." "$work/payload/bt/"
+
+run_one() {
+	local k=$1 rc
+	mkdir -p "$work/$k/out"
+	# 3 GiB: the initramfs holds bpftrace's ~190 MB of LLVM and friends,
+	# and four bpftrace processes compile at once
+	tests/vm/boot.sh --kernel "$k" --payload "$work/payload" --run tests/vm/bpftrace/guest.sh \
+		--mem 3072 --timeout 1200 --out "$work/$k/out" --log "$work/$k/console.log" \
+		> "$work/$k/boot.txt" 2>&1
+	rc=$?
+	echo $rc > "$work/$k/boot.rc"
+}
+
+running=0
+for k in $kernels; do
+	run_one "$k" &
+	running=$((running + 1))
+	if [ $running -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
+passed=0 failed=0
+for k in $kernels; do
+	echo "== kernel $k: $(grep -m1 '^boot.sh: kernel' "$work/$k/boot.txt" | sed 's/^boot.sh: kernel //')"
+	if [ "$(cat "$work/$k/boot.rc")" != 0 ]; then
+		echo "FAIL $k guest did not finish (boot.sh exit $(cat "$work/$k/boot.rc"))"
+		tail -20 "$work/$k/boot.txt"
+		failed=$((failed + 1))
+	else
+		tests/vm/bpftrace/judge.py "$work/$k/out" "$k" > "$work/$k/result.txt"
+		cat "$work/$k/result.txt"
+		line=$(tail -1 "$work/$k/result.txt")
+		p=$(echo "$line" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
+		f=$(echo "$line" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
+		passed=$((passed + ${p:-0})) failed=$((failed + ${f:-1}))
+	fi
+	if [ -n "${KVMCMO_KEEP:-}" ]; then
+		mkdir -p "$KVMCMO_KEEP/$k" && cp -r "$work/$k/." "$KVMCMO_KEEP/$k/"
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
