@@ -24,8 +24,8 @@ PKGS=(
     libgsl-dev chromium libclang-rt-dev
     # kvmcmotop: its screen (ncurses) and its --remote HTTP client (libevent)
     libncurses-dev libevent-dev
-    # kvmcmod: its HTTP server
-    libmicrohttpd-dev
+    # kvmcmod: its HTTP server, its --web.config.file (YAML, crypt(3) hashes)
+    libmicrohttpd-dev libyaml-dev libcrypt-dev
 )
 
 missing=()
