@@ -189,8 +189,10 @@ struct rows {
 	size_t n, cap;
 };
 
-static struct diff_row *row_add(struct rows *rs)
+static struct diff_row *row_add(struct rows *rs, size_t vm, enum diff_metric metric, int a, int b)
 {
+	struct diff_row *r;
+
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? 2 * rs->cap : 1024;
 		struct diff_row *nr = realloc(rs->r, cap * sizeof(*nr));
@@ -200,8 +202,13 @@ static struct diff_row *row_add(struct rows *rs)
 		rs->r = nr;
 		rs->cap = cap;
 	}
-	memset(&rs->r[rs->n], 0, sizeof(rs->r[0]));
-	return &rs->r[rs->n++];
+	r = &rs->r[rs->n++];
+	memset(r, 0, sizeof(*r));
+	r->vm = vm;
+	r->metric = metric;
+	r->a = a;
+	r->b = b;
+	return r;
 }
 
 static __u64 vm_class_count(const struct rec_vm *v, int cls)
@@ -352,15 +359,12 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 		}
 	qsort(classes, nc, sizeof(*classes), cmp_int);
 	for (size_t k = 0; k < nc; k++) {
-		struct diff_row *r = row_add(rs);
+		struct diff_row *r = row_add(rs, vi, DM_ABORTS, classes[k], 0);
 
 		if (!r) {
 			err = -ENOMEM;
 			goto out;
 		}
-		r->vm = vi;
-		r->metric = DM_ABORTS;
-		r->a = classes[k];
 		for (int s = 0; s < 2; s++)
 			for (size_t i = 0; i < d->side[s].n; i++)
 				v[s][i] = (double)vm_class_count(vm->at[s][i], classes[k]);
@@ -379,14 +383,11 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 			}
 		if (!any)
 			continue;
-		r = row_add(rs);
+		r = row_add(rs, vi, DM_DABT, src, 0);
 		if (!r) {
 			err = -ENOMEM;
 			goto out;
 		}
-		r->vm = vi;
-		r->metric = DM_DABT;
-		r->a = src;
 		count_row(d, r, v);
 	}
 
@@ -394,16 +395,12 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 	nk = hist_keys(d, vm, true, classes);
 	for (size_t k = 0; k < nk; k++) {
 		int a = classes[k] / 64, b = classes[k] % 64;
-		struct diff_row *r = row_add(rs);
+		struct diff_row *r = row_add(rs, vi, DM_DFAULT, a, b);
 
 		if (!r) {
 			err = -ENOMEM;
 			goto out;
 		}
-		r->vm = vi;
-		r->metric = DM_DFAULT;
-		r->a = a;
-		r->b = b;
 		for (int s = 0; s < 2; s++)
 			for (size_t i = 0; i < d->side[s].n; i++) {
 				const struct rec_vm *rv = vm->at[s][i];
@@ -413,15 +410,11 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 				hp[s][i] = h ? &h->h : NULL;
 			}
 		count_row(d, r, v);
-		r = row_add(rs);
+		r = row_add(rs, vi, DM_GAP, a, b);
 		if (!r) {
 			err = -ENOMEM;
 			goto out;
 		}
-		r->vm = vi;
-		r->metric = DM_GAP;
-		r->a = a;
-		r->b = b;
 		err = hist_row(d, r, (const struct kvmcmo_hist *const *[2]){ hp[0], hp[1] });
 		if (err)
 			goto out;
@@ -431,15 +424,12 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 	nk = hist_keys(d, vm, false, classes);
 	for (size_t k = 0; k < nk; k++) {
 		int a = classes[k] / 64;
-		struct diff_row *r = row_add(rs);
+		struct diff_row *r = row_add(rs, vi, DM_LATENCY, a, 0);
 
 		if (!r) {
 			err = -ENOMEM;
 			goto out;
 		}
-		r->vm = vi;
-		r->metric = DM_LATENCY;
-		r->a = a;
 		for (int s = 0; s < 2; s++)
 			for (size_t i = 0; i < d->side[s].n; i++) {
 				const struct rec_vm *rv = vm->at[s][i];
@@ -519,6 +509,23 @@ int diff_compute(struct diff *d, const struct diff_opts *o)
 	free(v[0]);
 	free(v[1]);
 	return err;
+}
+
+bool diff_row_is_hist(const struct diff_row *r)
+{
+	return r->metric == DM_LATENCY || r->metric == DM_GAP;
+}
+
+void diff_fmt_ns(double ns, const char *micro, char *buf, size_t len)
+{
+	if (ns >= 1e9)
+		snprintf(buf, len, "%.3gs", ns / 1e9);
+	else if (ns >= 1e6)
+		snprintf(buf, len, "%.3gms", ns / 1e6);
+	else if (ns >= 1e3)
+		snprintf(buf, len, "%.3g%ss", ns / 1e3, micro);
+	else
+		snprintf(buf, len, "%.0fns", ns);
 }
 
 /* ---- names ------------------------------------------------------------------------ */

@@ -111,6 +111,10 @@ void diff_free(struct diff *d);
 /* a row's name: "read/translation/none/nisv", "latency mmio_user", ... */
 void diff_row_what(const struct diff_row *r, char *buf, size_t len);
 const char *diff_verdict_name(enum diff_verdict v);
+/* latency and gap rows (histograms) rather than counts */
+bool diff_row_is_hist(const struct diff_row *r);
+/* 1234567 ns -> "1.23ms"; micro is how the unit prefix is spelled ("u") */
+void diff_fmt_ns(double ns, const char *micro, char *buf, size_t len);
 
 /* ---- --fail-on (failon.c) ------------------------------------------------------ */
 

@@ -8,23 +8,7 @@
 
 #include "diff.h"
 
-static bool is_hist(const struct diff_row *r)
-{
-	return r->metric == DM_LATENCY || r->metric == DM_GAP;
-}
 
-/* 1234567 ns -> "1.23ms" */
-static void fmt_ns(double ns, char *buf, size_t len)
-{
-	if (ns >= 1e9)
-		snprintf(buf, len, "%.3gs", ns / 1e9);
-	else if (ns >= 1e6)
-		snprintf(buf, len, "%.3gms", ns / 1e6);
-	else if (ns >= 1e3)
-		snprintf(buf, len, "%.3gus", ns / 1e3);
-	else
-		snprintf(buf, len, "%.0fns", ns);
-}
 
 /* perf stat's "value ( +- x% )" */
 static void fmt_value(const struct diff_row *r, int s, char *buf, size_t len)
@@ -32,12 +16,12 @@ static void fmt_value(const struct diff_row *r, int s, char *buf, size_t len)
 	const struct diff_stat *st = &r->s[s];
 	char v[32], sd[24] = "";
 
-	if (is_hist(r)) {
+	if (diff_row_is_hist(r)) {
 		if (!st->total) {
 			snprintf(buf, len, "-");
 			return;
 		}
-		fmt_ns(st->avg, v, sizeof(v));
+		diff_fmt_ns(st->avg, "u", v, sizeof(v));
 	} else {
 		snprintf(v, sizeof(v), "%.2f", st->mean);
 	}
@@ -171,7 +155,7 @@ void diff_print_text(FILE *out, const struct diff *d, bool changed_only, json_t 
 			fmt_value(r, 1, n, sizeof(n));
 			fmt_change(r->change, c, sizeof(c));
 			fmt_p(r, p, sizeof(p));
-			if (!is_hist(r)) {
+			if (!diff_row_is_hist(r)) {
 				snprintf(rb, sizeof(rb), "%.4g", r->s[0].rate_mean);
 				snprintf(rn, sizeof(rn), "%.4g", r->s[1].rate_mean);
 			}
@@ -210,7 +194,7 @@ static json_t *side_json(const struct diff_row *r, int s)
 {
 	const struct diff_stat *st = &r->s[s];
 
-	if (is_hist(r))
+	if (diff_row_is_hist(r))
 		return json_pack("{s:o, s:o, s:I, s:I, s:o, s:o, s:o}",
 				 "count", jnum(st->total), "avg_ns", jnum(st->avg),
 				 "p50_ns", (json_int_t)st->p50, "p99_ns", (json_int_t)st->p99,
@@ -260,7 +244,7 @@ static json_t *row_json(const struct diff_row *r)
 	json_object_set_new(o, "p", r->t.testable ? jnum(r->t.p) : json_null());
 	json_object_set_new(o, "p_min", r->t.testable ? jnum(r->t.p_min) : json_null());
 	json_object_set_new(o, "dispersion", jnum(r->t.phi));
-	if (is_hist(r))
+	if (diff_row_is_hist(r))
 		json_object_set_new(o, "df", json_integer(r->t.df));
 	json_object_set_new(o, "verdict", json_string(diff_verdict_name(r->verdict)));
 	json_object_set_new(o, "changed", json_boolean(r->verdict != DV_SAME &&

@@ -32,34 +32,19 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static bool is_hist(const struct diff_row *r)
-{
-	return r->metric == DM_LATENCY || r->metric == DM_GAP;
-}
 
-static void fmt_ns(double ns, char *buf, size_t len)
-{
-	if (ns >= 1e9)
-		snprintf(buf, len, "%.3g s", ns / 1e9);
-	else if (ns >= 1e6)
-		snprintf(buf, len, "%.3g ms", ns / 1e6);
-	else if (ns >= 1e3)
-		snprintf(buf, len, "%.3g &micro;s", ns / 1e3);
-	else
-		snprintf(buf, len, "%.0f ns", ns);
-}
 
 static void value_cell(FILE *f, const struct diff_row *r, int s)
 {
 	const struct diff_stat *st = &r->s[s];
 	char v[40];
 
-	if (is_hist(r)) {
+	if (diff_row_is_hist(r)) {
 		if (!st->total) {
 			fputs("<td class=n>&ndash;</td>", f);
 			return;
 		}
-		fmt_ns(st->avg, v, sizeof(v));
+		diff_fmt_ns(st->avg, "&micro;", v, sizeof(v));
 		fprintf(f, "<td class=n>%s", v);
 	} else {
 		fprintf(f, "<td class=n>%.2f", st->mean);
@@ -173,7 +158,7 @@ static void hist_svg(FILE *f, const struct diff_row *r, const char *title)
 				s ? C_NEW : C_BASE, s ? "new" : "base", 100.0 * share[s][i], i + 1);
 		}
 		if (nb <= 14 || (i - lo) % 2 == 0) {
-			fmt_ns((double)(1ULL << (i + 1)), ub, sizeof(ub));
+			diff_fmt_ns((double)(1ULL << (i + 1)), "&micro;", ub, sizeof(ub));
 			fprintf(f, "<text x=%.1f y=%d class=xl transform=\"rotate(-35 %.1f %d)\">"
 				"&lt;%s</text>\n", x + bw / 2, H - B + 14, x + bw / 2, H - B + 14, ub);
 		}
@@ -398,7 +383,7 @@ int diff_write_html(const char *path, const struct diff *d, json_t *failures, in
 			const struct diff_row *r = &d->rows[i];
 			char what[64], title[256];
 
-			if (!is_hist(r))
+			if (!diff_row_is_hist(r))
 				continue;
 			if (charts >= HTML_MAX_CHARTS) {
 				left++;
