@@ -22,7 +22,7 @@ BUSYBOX=$CACHE/busybox-arm64
 REFRESH=0
 [ "${1:-}" = --refresh ] && REFRESH=1
 PKGS=(libbpf-dev libbpf1 libelf-dev libelf1 zlib1g-dev zlib1g libzstd-dev libzstd1 libjansson-dev libjansson4 libgsl-dev libgsl27 libgslcblas0 libmicrohttpd-dev libmicrohttpd12 libgnutls30 libp11-kit0 libidn2-0 libunistring2 libtasn1-6 libnettle8 libhogweed6 libgmp10 libffi8 libyaml-dev libyaml-0-2 libcrypt-dev libcrypt1 libncurses-dev ncurses-base libevent-dev busybox-static)
-LIBS=(libbpf.a libelf.a libz.a libzstd.a libjansson.a libgsl.a libgslcblas.a libmicrohttpd.so libyaml.so libcrypt.so libncursesw.a libtinfo.a libevent_core.a libevent_extra.a)
+LIBS=(libbpf.a libelf.a libz.a libzstd.a libjansson.a libgsl.a libgslcblas.a libmicrohttpd.so libyaml.so libcrypt.a libncursesw.a libtinfo.a libevent_core.a libevent_extra.a)
 LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu
 tmp="" tmp2=""
 trap 'rm -rf ${tmp:+"$tmp"} ${tmp2:+"$tmp2"}' EXIT
