@@ -141,8 +141,9 @@ static int cmp_region_line(const void *a, const void *b)
  * Where the VM's aborts went: a memslot (slotN, its IPA range and type) or,
  * outside memslots, a 64 KiB IPA window (named by its base), by kind and
  * outcome; the busiest first.  Rows are the BPF side's region rows as they
- * are: a memslot QEMU deletes and adds again (a flash bank leaving and
- * re-entering ROM mode) keeps one row per id it had.
+ * are, memslot type included: a memslot QEMU deletes and adds again with
+ * the same id, base and size (a flash bank leaving and re-entering ROM
+ * mode) counts in the same rows.
  */
 static void print_vm_regions(const struct kvmcmo_snapshot *s, const struct kvmcmo_vm *vm)
 {
