@@ -26,6 +26,8 @@ PKGS=(
     libncurses-dev libevent-dev
     # kvmcmod: its HTTP server, its --web.config.file (YAML, crypt(3) hashes)
     libmicrohttpd-dev libyaml-dev libcrypt-dev
+    # its VM suite: a throwaway TLS certificate
+    openssl
 )
 
 missing=()
