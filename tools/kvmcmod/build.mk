@@ -1,5 +1,5 @@
 # kvmcmod: HTTP through libmicrohttpd.
-kvmcmod_LIBS := -lmicrohttpd -lpthread -lm
+kvmcmod_LIBS := -lmicrohttpd -lyaml -lcrypt -lpthread -lm
 
 # Debian's libmicrohttpd is built against gnutls, and gnutls needs p11-kit,
 # which Debian ships without a static library: a fully static kvmcmod

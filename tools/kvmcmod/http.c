@@ -10,6 +10,8 @@
  *   GET|HEAD /healthz           200 "ok", or 503 when no poll succeeded lately
  *   GET|HEAD /                  a few links
  *   anything else               404; another method on those paths: 405
+ * With basic_auth_users in --web.config.file every path needs them (401
+ * otherwise); with tls_server_config it is HTTPS only.
  *
  * libmicrohttpd bounds what a client can make us hold: headers past the
  * per-connection memory limit get 431, idle or slow connections are
@@ -221,6 +223,20 @@ static enum MHD_Result healthz(struct kd_daemon *d, struct MHD_Connection *c)
 	return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg, NULL);
 }
 
+static bool authorized(struct kd_daemon *d, struct MHD_Connection *c)
+{
+	char *pass = NULL, *user;
+	bool ok;
+
+	if (!d->web || !d->web->nusers)
+		return true;
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	ok = user && pass && kd_webcfg_auth(d->web, user, pass);
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
 static const char landing[] =
 	"<html><head><title>kvmcmod</title></head><body><h1>kvmcmod</h1>"
 	"<p>arm64 KVM guest aborts per VM, for Prometheus.</p><ul>"
@@ -248,6 +264,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	*upload_size = 0;
 	*req = NULL;
 
+	if (!authorized(d, c)) {
+		static const char msg[] = "unauthorized\n";
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+			sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret;
+
+		if (!r)
+			return MHD_NO;
+		ret = MHD_queue_basic_auth_fail_response(c, "kvmcmod", r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (route < 0)
 		return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
 	if (!get && !head)
@@ -316,6 +344,8 @@ int kd_http_start(struct kd_daemon *d, const char *host, unsigned int port,
 			 gai_strerror(rc));
 		return -EINVAL;
 	}
+	if (d->web && d->web->cert_pem)
+		flags |= MHD_USE_TLS;
 	if (!*host)
 		flags |= MHD_USE_DUAL_STACK;
 	else if (ai->ai_family == AF_INET6)
@@ -325,6 +355,10 @@ int kd_http_start(struct kd_daemon *d, const char *host, unsigned int port,
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, KD_CONN_MEMORY, NULL };
 	if (*host)
 		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr };
+	if (flags & MHD_USE_TLS) {
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, d->web->key_pem };
+		o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, d->web->cert_pem };
+	}
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	d->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, d,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

@@ -7,7 +7,8 @@
  *   prom.c    the model as a Prometheus text page (a pure function)
  *   api.c     the model as the /api/v1/snapshot JSON document
  *   http.c    libmicrohttpd glue: routes, caching, basic auth, TLS
- *   config.c  option values (durations) and the --web.config.file
+ *   config.c  option values (durations, listen addresses)
+ *   webcfg.c  the --web.config.file: TLS and basic auth
  *   main.c    options, attach, the poll loop, signals, textfile
  *
  * The model is only ever touched with kd_daemon.lock held (http.c and the
@@ -166,6 +167,20 @@ int kd_parse_duration(const char *s, __u64 *ns);
 /* "HOST:PORT", "[V6]:PORT", ":PORT" -> host (possibly "") and port */
 int kd_parse_listen(const char *s, char *host, size_t hostlen, unsigned int *port);
 
+#define KD_MAX_USERS 16
+struct kd_webcfg {
+	char *cert_pem, *key_pem;       /* TLS when both are set */
+	int nusers;
+	struct { char *user, *hash; } users[KD_MAX_USERS]; /* crypt(3) hashes */
+};
+/* webcfg.c: parse a --web.config.file; 0, or -errno with one line in err */
+int kd_webcfg_load(const char *path, struct kd_webcfg *c, char *err, size_t errlen);
+int kd_webcfg_parse(const char *text, const char *dir, struct kd_webcfg *c,
+		    char *err, size_t errlen);
+void kd_webcfg_free(struct kd_webcfg *c);
+/* 1 if user:password matches an entry */
+int kd_webcfg_auth(const struct kd_webcfg *c, const char *user, const char *pass);
+
 /* ---- http.c -------------------------------------------------------------- */
 
 struct kd_daemon {
@@ -173,6 +188,7 @@ struct kd_daemon {
 	struct kd_model model;
 	/* pages cached per model generation */
 	struct kd_page *metrics, *api;
+	const struct kd_webcfg *web;    /* NULL: plain HTTP, no auth */
 	struct MHD_Daemon *mhd;
 	__u64 healthy_within_ns;        /* /healthz: a good poll this recent */
 };

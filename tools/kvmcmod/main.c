@@ -28,6 +28,7 @@ static struct env {
 	struct kd_opts o;
 	const char *listen;
 	const char *textfile;
+	const char *webcfg;
 	pid_t pid;
 	int mode;
 	bool check;
@@ -40,7 +41,7 @@ static struct env {
 
 enum {
 	OPT_LISTEN = 0x100, OPT_TEXTFILE, OPT_GRACE, OPT_MAX_VMS, OPT_REGIONS,
-	OPT_PER_VM_LAT, OPT_CHECK, OPT_KEEP_CAPS,
+	OPT_PER_VM_LAT, OPT_CHECK, OPT_KEEP_CAPS, OPT_WEBCFG,
 };
 
 static const char doc[] =
@@ -58,6 +59,8 @@ static const char doc[] =
 static const struct argp_option opts[] = {
 	{ "web.listen-address", OPT_LISTEN, "ADDR", 0,
 	  "HOST:PORT, [V6]:PORT or :PORT (default 127.0.0.1:10131)", 0 },
+	{ "web.config.file", OPT_WEBCFG, "PATH", 0,
+	  "TLS and basic auth, as the Prometheus exporter toolkit's file", 0 },
 	{ "interval", 'i', "DURATION", 0, "Poll the kernel maps this often (default 1s)", 0 },
 	{ "textfile", OPT_TEXTFILE, "PATH", 0,
 	  "Also write the page to PATH after each poll (temp file + rename)", 0 },
@@ -114,6 +117,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			kvmcmo_usage_err("invalid grace period '%s' (like 30s, 2m)", arg);
 			return EINVAL;
 		}
+		break;
+	case OPT_WEBCFG:
+		env.webcfg = arg;
 		break;
 	case OPT_TEXTFILE:
 		if (!*arg) {
@@ -364,6 +370,7 @@ int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
 	struct kd_daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct kd_webcfg web = {};
 	struct kvmcmo_opts ko = {};
 	struct kvmcmo *k = NULL;
 	char host[256], errbuf[256];
@@ -377,6 +384,12 @@ int main(int argc, char **argv)
 	if (err)
 		return err == KVMCMO_ARGP_HELP ? 0 : err;
 	kd_parse_listen(env.listen, host, sizeof(host), &port);
+	/* a bad config file is bad usage, found before anything is loaded */
+	if (env.webcfg && kd_webcfg_load(env.webcfg, &web, errbuf, sizeof(errbuf))) {
+		kvmcmo_usage_err("%s: %s", env.webcfg, errbuf);
+		return KVMCMO_EXIT_USAGE;
+	}
+	d.web = env.webcfg ? &web : NULL;
 
 	/* signals are taken synchronously, by this thread only: block them
 	 * before libmicrohttpd starts its thread */
@@ -400,7 +413,8 @@ int main(int argc, char **argv)
 
 	kd_model_init(&d.model, &env.o);
 	fill_static(&d.model, k);
-	d.healthy_within_ns = 3 * env.o.interval_ns + 1000000000ULL;
+	/* a stalled poller shows within seconds; a busy host is not one */
+	d.healthy_within_ns = 3 * env.o.interval_ns + 10000000000ULL;
 	err = poll_once(&d, k, false);
 	if (err)
 		goto cleanup;
@@ -414,8 +428,9 @@ int main(int argc, char **argv)
 		err = KVMCMO_EXIT_FAIL;
 		goto cleanup;
 	}
-	fprintf(stderr, "kvmcmod: listening on %s (http://%s/metrics), polling every %.3g s\n",
-		env.listen, env.listen, (double)env.o.interval_ns / 1e9);
+	fprintf(stderr, "kvmcmod: listening on %s (%s://%s/metrics%s), polling every %.3g s\n",
+		env.listen, web.cert_pem ? "https" : "http", env.listen,
+		web.nusers ? ", basic auth" : "", (double)env.o.interval_ns / 1e9);
 
 	next = mono_ns(CLOCK_MONOTONIC) + env.o.interval_ns;
 	for (;;) {
@@ -452,5 +467,6 @@ cleanup:
 	kd_pages_invalidate(&d);
 	kd_model_free(&d.model);
 	pthread_mutex_unlock(&d.lock);
+	kd_webcfg_free(&web);
 	return err;
 }

@@ -3,7 +3,7 @@
  * vms.c - which VMs the daemon tracks.
  *
  * A VM is tracked from the first poll that sees it, if it is new then
- * (first seen by the probes after the previous poll) and --max-vms leaves
+ * (not in the previous poll's VM list) and --max-vms leaves
  * room; otherwise it is counted in kvmcmo_vms_dropped_total once, and never
  * tracked later (its counters would start in the middle).  A destroyed VM
  * stays for the grace period after its destruction (so the last scrapes
@@ -178,8 +178,8 @@ static int cmp_vm_id(const void *a, const void *b)
 
 int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 {
-	__u64 prev_ns = m->have_prev ? m->prev.taken_ns : 0, grace = kd_grace_ns(m);
-	size_t keep = 0, cap = m->nvms + s->nvms;
+	__u64 grace = kd_grace_ns(m), *seen;
+	size_t keep = 0, cap = m->nvms + s->nvms, nseen = m->have_prev ? m->prev.nvms : 0;
 	struct kd_vm *vms;
 	int dropped = 0;
 
@@ -187,6 +187,13 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 	if (!vms)
 		return -ENOMEM;
 	m->vms = vms;
+	/* the VMs of the previous poll, tracked or not: only the others are new */
+	seen = malloc((nseen + 1) * sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < nseen; i++)
+		seen[i] = m->prev.vms[i].id;
+	qsort(seen, nseen, sizeof(*seen), cmp_u64);
 
 	/* refresh what we know; a VM missing from both kernel lists (the
 	 * dead list is LRU) is destroyed as far as we can tell */
@@ -209,7 +216,7 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 		const struct kvmcmo_vm *sv = &s->vms[i];
 		struct kd_vm *vm;
 
-		if (sv->first_ns <= prev_ns && m->have_prev)
+		if (bsearch(&sv->id, seen, nseen, sizeof(*seen), cmp_u64))
 			continue;       /* not new: tracked already, or never */
 		if (kd_vm_find(m, sv->id))
 			continue;
@@ -246,6 +253,7 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 	}
 	m->nvms = keep;
 	m->vms_dropped += dropped;
+	free(seen);
 	return dropped;
 }
 
