@@ -278,10 +278,17 @@ json_t *diff_json(const struct diff *d, json_t *failures)
 
 		for (size_t i = vm->first_row; rows && i < vm->first_row + vm->nrows; i++)
 			json_array_append_new(rows, row_json(&d->rows[i]));
-		json_array_append_new(vms, json_pack("{s:s, s:s, s:b, s:b, s:I, s:o}",
+		double peak[2] = {};
+
+		/* the highest per-interval abort rate of any sample (record -i) */
+		for (int s = 0; s < 2; s++)
+			for (size_t i = 0; i < d->side[s].n; i++)
+				if (vm->at[s][i] && vm->at[s][i]->peak_per_s > peak[s])
+					peak[s] = vm->at[s][i]->peak_per_s;
+		json_array_append_new(vms, json_pack("{s:s, s:s, s:b, s:b, s:I, s:{s:f, s:f}, s:o}",
 			"key", vm->key, "name", vm->name, "in_base", vm->present[0],
 			"in_new", vm->present[1], "changed_rows", (json_int_t)vm->flagged,
-			"rows", rows));
+			"peak_aborts_per_s", "base", peak[0], "new", peak[1], "rows", rows));
 	}
 	root = json_pack("{s:{s:o, s:I}, s:{s:o, s:I}, s:s, s:{s:s, s:s, s:s}, s:f, s:I,"
 			 " s:I, s:I, s:f, s:I, s:I, s:o, s:o}",
