@@ -20,16 +20,9 @@
 #include "test.h"
 #include "test_top.h"
 
-static char *golden_path(const char *name)
-{
-	const char *slash = strrchr(__FILE__, '/');
-	int dir = slash ? (int)(slash - __FILE__) : 1;
-	char *p;
-
-	if (asprintf(&p, "%.*s/golden/%s", dir, slash ? __FILE__ : ".", name) < 0)
-		return NULL;
-	return p;
-}
+/* a document `kvmcmo stat --json` printed in the guest; the tests run from
+ * the top of the tree (tests/run-unit.sh) */
+#define GOLDEN_STAT "tests/unit/golden/top-stat-6.12.json"
 
 static void same_vm(const struct top_vmstat *a, const struct top_vmstat *b)
 {
@@ -106,17 +99,16 @@ static __u64 ju(const json_t *o, const char *k)
 
 TEST(real_document_from_the_guest)
 {
-	char *path = golden_path("top-stat-6.12.json"), why[128] = "";
+	char why[128] = "";
 	struct top_view_opts o = { .sort = TOP_COL_NAME, .ascending = true,
 				   .kind = KVMCMO_KIND_READ, .totals = true };
 	struct top_sample s;
 	struct top_frame f;
 	json_error_t je;
-	json_t *doc = path ? json_load_file(path, 0, &je) : NULL, *v;
+	json_t *doc = json_load_file(GOLDEN_STAT, 0, &je), *v;
 	size_t i, seen = 0;
 
-	free(path);
-	if (!ASSERT_TRUE(doc != NULL, "load the golden document: %s", je.text))
+	if (!ASSERT_TRUE(doc != NULL, "load %s: %s", GOLDEN_STAT, je.text))
 		return;
 	if (!ASSERT_EQ(top_sample_from_json(&s, doc, why, sizeof(why)), 0, "parse: %s", why)) {
 		json_decref(doc);

@@ -11,7 +11,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,19 +23,6 @@
 /* kvmcmod's default listen address (man/kvmcmod.8) */
 #define KVMCMOD_DEFAULT_PORT 10131
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 int top_url_parse(struct top_url *u, const char *url, char *why, size_t len)
 {
 	const char *p = url, *host, *end;
@@ -45,17 +31,17 @@ int top_url_parse(struct top_url *u, const char *url, char *why, size_t len)
 	memset(u, 0, sizeof(*u));
 	u->port = 80;
 	if (!strncmp(p, "https://", 8))
-		return fail(why, len, "'%s': https is not supported (kvmcmod serves plain "
+		return top_why(why, len, "'%s': https is not supported (kvmcmod serves plain "
 			    "http on loopback; tunnel to it)", url);
 	if (!strncmp(p, "http://", 7))
 		p += 7;
 	else if (strstr(p, "://"))
-		return fail(why, len, "'%s': not an http:// URL", url);
+		return top_why(why, len, "'%s': not an http:// URL", url);
 	host = p;
 	if (*p == '[') {                /* [v6 address] */
 		end = strchr(p, ']');
 		if (!end)
-			return fail(why, len, "'%s': unterminated [address]", url);
+			return top_why(why, len, "'%s': unterminated [address]", url);
 		host = p + 1;
 		hl = end - host;
 		p = end + 1;
@@ -64,7 +50,7 @@ int top_url_parse(struct top_url *u, const char *url, char *why, size_t len)
 		hl = p - host;
 	}
 	if (!hl || hl >= sizeof(u->host))
-		return fail(why, len, "'%s': no host", url);
+		return top_why(why, len, "'%s': no host", url);
 	memcpy(u->host, host, hl);
 	u->host[hl] = 0;
 	if (*p == ':') {
@@ -72,16 +58,16 @@ int top_url_parse(struct top_url *u, const char *url, char *why, size_t len)
 		long port = strtol(p + 1, &e, 10);
 
 		if (e == p + 1 || port < 1 || port > 65535 || (*e && *e != '/'))
-			return fail(why, len, "'%s': bad port", url);
+			return top_why(why, len, "'%s': bad port", url);
 		u->port = (int)port;
 		p = e;
 	} else if (*p && *p != '/') {
-		return fail(why, len, "'%s': bad URL after the host", url);
+		return top_why(why, len, "'%s': bad URL after the host", url);
 	}
 	if (!*p || !strcmp(p, "/"))
 		p = TOP_API_PATH;
 	if (strlen(p) >= sizeof(u->path))
-		return fail(why, len, "'%s': path too long", url);
+		return top_why(why, len, "'%s': path too long", url);
 	snprintf(u->path, sizeof(u->path), "%s", p);
 	return 0;
 }
@@ -136,7 +122,7 @@ int top_http_get(const struct top_url *u, int timeout_s, char **body, size_t *bl
 	*body = NULL;
 	*blen = 0;
 	if (!base) {
-		fail(why, len, "libevent: cannot create an event base");
+		top_why(why, len, "libevent: cannot create an event base");
 		return -ENOMEM;
 	}
 	conn = evhttp_connection_base_new(base, NULL, u->host, (unsigned short)u->port);
@@ -145,7 +131,7 @@ int top_http_get(const struct top_url *u, int timeout_s, char **body, size_t *bl
 		if (conn)
 			evhttp_connection_free(conn);
 		event_base_free(base);
-		fail(why, len, "libevent: cannot set up a request to %s", u->host);
+		top_why(why, len, "libevent: cannot set up a request to %s", u->host);
 		return -ENOMEM;
 	}
 	evhttp_connection_set_timeout(conn, timeout_s);
@@ -165,12 +151,12 @@ int top_http_get(const struct top_url *u, int timeout_s, char **body, size_t *bl
 	event_base_free(base);
 
 	if (c.err && !c.body) {
-		fail(why, len, "no answer from http://%s%s (is kvmcmod running there?)",
+		top_why(why, len, "no answer from http://%s%s (is kvmcmod running there?)",
 		     hostport, u->path);
 		return c.err;
 	}
 	if (c.status != 200) {
-		fail(why, len, "http://%s%s: HTTP %d %s", hostport, u->path, c.status, c.reason);
+		top_why(why, len, "http://%s%s: HTTP %d %s", hostport, u->path, c.status, c.reason);
 		free(c.body);
 		return -EPROTO;
 	}

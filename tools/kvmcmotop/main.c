@@ -185,19 +185,11 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* sleep until the monotonic deadline; a signal ends it early */
 static void sleep_until(__u64 deadline)
 {
 	while (!exiting) {
-		__u64 t = now_ns();
+		__u64 t = top_now_ns();
 		struct timespec ts;
 
 		if (t >= deadline)
@@ -367,7 +359,7 @@ static int run_screen(struct top_source *src, struct top_ui *init, const char *n
 	top_view_draw(&s->ui, &s->fr, &s->drill, &s->st);
 
 	while (!exiting && !s->ui.quit) {
-		__u64 t = now_ns();
+		__u64 t = top_now_ns();
 		int ms = t >= deadline ? 0 : (int)((deadline - t) / 1000000);
 		int key = top_view_key(ms > 250 ? 250 : ms);
 
@@ -384,10 +376,10 @@ static int run_screen(struct top_source *src, struct top_ui *init, const char *n
 			}
 			if (s->ui.interval_changed) {
 				s->ui.interval_changed = false;
-				deadline = now_ns() + (__u64)(s->ui.interval * 1e9);
+				deadline = top_now_ns() + (__u64)(s->ui.interval * 1e9);
 			}
 		}
-		if (now_ns() >= deadline) {
+		if (top_now_ns() >= deadline) {
 			struct top_sample n;
 			char why[512];
 
@@ -399,8 +391,8 @@ static int run_screen(struct top_source *src, struct top_ui *init, const char *n
 				snprintf(s->ui.msg, sizeof(s->ui.msg), "%.250s", why);
 			}
 			deadline += (__u64)(s->ui.interval * 1e9);
-			if (deadline < now_ns())
-				deadline = now_ns() + (__u64)(s->ui.interval * 1e9);
+			if (deadline < top_now_ns())
+				deadline = top_now_ns() + (__u64)(s->ui.interval * 1e9);
 			s->ui.redraw = true;
 			if (env.iterations && ++frames >= env.iterations)
 				s->ui.quit = true;

@@ -15,24 +15,10 @@
  *    producer), pid and fd do.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "top.h"
-
-__attribute__((format(printf, 3, 4)))
-static int bad(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* a non-negative JSON integer, else 0 */
 static __u64 u64_of(const json_t *o, const char *key)
@@ -155,16 +141,16 @@ int top_sample_from_json(struct top_sample *out, const json_t *doc, char *why, s
 
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(doc))
-		return bad(why, len, "not a JSON object");
+		return top_why(why, len, "not a JSON object");
 	if (!json_is_array(vms))
-		return bad(why, len, "no \"vms\" array: not a kvmcmo snapshot");
+		return top_why(why, len, "no \"vms\" array: not a kvmcmo snapshot");
 	out->vms = calloc(json_array_size(vms) + 1, sizeof(*out->vms));
 	if (!out->vms)
 		return -ENOMEM;
 	json_array_foreach(vms, i, j) {
 		if (!json_is_object(j) || !json_is_integer(json_object_get(j, "pid"))) {
 			top_sample_free(out);
-			return bad(why, len, "vms[%zu] is not a VM object", i);
+			return top_why(why, len, "vms[%zu] is not a VM object", i);
 		}
 		out->nvms++;
 		err = vm_from_json(&out->vms[i], j);
@@ -179,7 +165,7 @@ int top_sample_from_json(struct top_sample *out, const json_t *doc, char *why, s
 	err = top_sample_normalize(out);
 	if (err) {
 		top_sample_free(out);
-		return bad(why, len, "the same VM twice in \"vms\"");
+		return top_why(why, len, "the same VM twice in \"vms\"");
 	}
 	return 0;
 }

@@ -28,14 +28,6 @@ struct top_source {
 	__u64 gen, gen_taken_ns;        /* the kvmcmod poll count last seen, and when */
 };
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* "fentry", "kprobe" or "fentry+kprobe": how the probes were attached */
 static const char *attach_summary(const struct kvmcmo_plan *p)
 {
@@ -105,7 +97,7 @@ static int read_remote(struct top_source *s, struct top_sample *out, char *why, 
 	err = top_http_get(&s->url, HTTP_TIMEOUT_S, &body, &blen, why, len);
 	if (err)
 		return err;
-	t = now_ns();
+	t = top_now_ns();
 	doc = json_loadb(body, blen, 0, &je);
 	free(body);
 	if (!doc) {

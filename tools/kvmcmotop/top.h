@@ -15,6 +15,7 @@
  *   source.c       where samples come from: the probes or a kvmcmod
  *   http.c         one HTTP GET (libevent's evhttp), kvmcmod detection
  *   guard.c        the terminal guard: restores the tty even after kill -9
+ *   util.c         a reason into a buffer, the clock
  *
  * Everything but view.c, source.c, http.c and guard.c is pure (no I/O
  * beyond a FILE * handed in) and unit-tested in tests/unit/test_top*.c.
@@ -310,6 +311,13 @@ int top_http_get(const struct top_url *u, int timeout_s, char **body, size_t *bl
 		 char *why, size_t len);
 /* a kvmcmod process on this host: its pid and the URL of its API, else 0 */
 pid_t top_find_kvmcmod(char *url, size_t len);
+
+/* ---- util.c ---------------------------------------------------------------- */
+
+/* the message into why[len] (when not NULL); returns -EINVAL */
+int top_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* CLOCK_MONOTONIC, the clock of the BPF side's and the samples' times */
+__u64 top_now_ns(void);
 
 /* ---- guard.c --------------------------------------------------------------- */
 
