@@ -60,7 +60,7 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
-.PHONY: all clean install check test-unit test-vm demo bpf
+.PHONY: all clean install check check-all test-unit test-vm demo bpf
 
 BPF_OBJS := $(OUTPUT)/kvmcmo.bpf.o $(OUTPUT)/probe.bpf.o
 SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
@@ -136,6 +136,10 @@ test-vm:
 
 check:
 	$(Q)tests/check.sh
+
+# every VM suite, beyond what CI's time budget holds (tests/vm/CI_SUITES)
+check-all:
+	$(Q)KVMCMO_SUITES=all tests/check.sh
 
 demo:
 	$(Q)tests/vm/demo.sh $(KERNEL)
