@@ -6,12 +6,15 @@
 #   bt/run-bpftrace, bt/root/   Debian's arm64 bpftrace and its libraries
 #                               (tests/vm/bpftrace/fetch-bpftrace.sh)
 # All at once, on one run of the workload:
-#   kvmcmo stat --json                      -> /out/stat.json
+#   kvmcmo stat --json                      -> /out/stat.txt
 #   bpftrace kvmcmo.bt                      -> /out/bt.txt
-#   bpftrace kvmcmo.bt 2   (2 s intervals)  -> /out/bt-interval.txt
-#   bpftrace kvmcmo-trace.bt                -> /out/trace-cmo.txt
-#   bpftrace kvmcmo-trace.bt all            -> /out/trace-all.txt
+#   bpftrace kvmcmo-trace.bt all            -> /out/trace_all.txt
+#   and one of (run.conf's EXTRA, the suite spreads them over the kernels):
+#   bpftrace kvmcmo.bt 2   (2 s intervals)  -> /out/bt_interval.txt
+#   bpftrace kvmcmo-trace.bt   (CMO only)   -> /out/trace_cmo.txt
 #   kvmcmo selftest --workload-only --truth /out/truth.json
+# Each bpftrace compiles its script with LLVM under emulation (minutes on
+# a loaded 2-core host), hence three, not four, per boot.
 # The host judges (tests/vm/bpftrace/judge.py).  This script only records:
 # every exit status, stderr and the reason a tool did not start.
 cd /payload || exit 1
@@ -30,13 +33,13 @@ if grep -q '^  btf: no' /out/bt-info.txt && [ -r /sys/kernel/btf/vmlinux ]; then
 fi
 
 # wait_for FILE PID TEXT: until TEXT appears in FILE (0), PID dies or
-# 300 s pass (1).  bpftrace prints its header from BEGIN, which runs
+# 3000 polls pass (1).  bpftrace prints its header from BEGIN, which runs
 # after every probe is attached.
 wait_for() {
 	i=0
 	while ! grep -q "$3" "$1" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -gt 1500 ] && return 1
+		[ $i -gt 3000 ] && return 1
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.2
 	done
@@ -62,17 +65,22 @@ start stat "Tracing guest aborts" $K stat --json
 # stat prints its ready line on stderr
 wait_for /out/stat.err $pid_stat "Tracing guest aborts" || echo "stat did not start" > /out/stat.fail
 # the bpftrace compiles (LLVM under emulation) run side by side
+EXTRA=bt_interval
+[ -r run.conf ] && . ./run.conf
+echo "$EXTRA" > /out/extra
 start bt "Tracing guest aborts" $BT tools/kvmcmo.bt
-start bt_interval "Tracing guest aborts" $BT tools/kvmcmo.bt 2
-start trace_cmo "Tracing CMO guest aborts" $BT tools/kvmcmo-trace.bt
 start trace_all "Tracing all guest aborts" $BT tools/kvmcmo-trace.bt all
-for n in bt bt_interval trace_cmo trace_all; do
+case $EXTRA in
+bt_interval) start bt_interval "Tracing guest aborts" $BT tools/kvmcmo.bt 2 ;;
+trace_cmo) start trace_cmo "Tracing CMO guest aborts" $BT tools/kvmcmo-trace.bt ;;
+esac
+for n in bt trace_all $EXTRA; do
 	eval "p=\$pid_$n; t=\$text_$n; t0=\$t0_$n"
 	if wait_for /out/$n.txt "$p" "$t"; then
 		echo "$t0 $(cut -d' ' -f1 /proc/uptime)" > /out/$n.ready
 		say "$n attached"
 	else
-		echo "not ready after 300 s or exited" > /out/$n.fail
+		echo "not ready after 3000 polls or exited" > /out/$n.fail
 		say "$n did not attach: $(tail -3 /out/$n.err)"
 	fi
 done
