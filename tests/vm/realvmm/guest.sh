@@ -117,6 +117,7 @@ while kill -0 $qpid 2>/dev/null; do
 	i=$((i + 1))
 	if [ $i -eq 120 ]; then
 		echo "realvmm: QEMU still running 60 s after 'reset -s': SIGTERM"
+		echo sigterm > /out/qemu.end
 		kill -TERM $qpid
 	fi
 	[ $i -gt 240 ] && { kill -KILL $qpid; break; }

@@ -191,9 +191,12 @@ def main():
                      if l.startswith(('qemu-system-arm:', 'qemu-efi-aarch64:'))))
     console = read(out + '/console.txt') or ''
     J.check('AAVMF reached the UEFI shell', 'Shell>' in console)
-    J.check('QEMU exited by itself after `reset -s` (exit 0)',
-            (read(out + '/qemu.rc') or '').strip() == '0',
-            'rc %s; %s' % ((read(out + '/qemu.rc') or '?').strip(), (read(out + '/qemu.err') or '').strip()[:200]))
+    # QEMU stops its vCPUs between exits (an exit in flight is completed and
+    # traced first) whether the guest powers off or QEMU gets SIGTERM
+    how = 'SIGTERM' if (read(out + '/qemu.end') or '').strip() == 'sigterm' else '`reset -s` in the shell'
+    J.check('QEMU exited cleanly (exit 0)', (read(out + '/qemu.rc') or '').strip() == '0',
+            'after %s; rc %s %s' % (how, (read(out + '/qemu.rc') or '?').strip(),
+                                    (read(out + '/qemu.err') or '').strip()[:200]))
     J.check('kvmcmo stat --json exited 0', (read(out + '/stat.rc') or '').strip() == '0')
     J.check('kvmcmo stat (tables) exited 0', (read(out + '/stat-txt.rc') or '').strip() == '0')
     try:
@@ -205,6 +208,10 @@ def main():
     if qtext is None or ktext is None:
         fail_rest('qemu-trace.gz or kvm-trace.gz missing')
 
+    progs = [p.get('name', '') for p in stat.get('programs', [])]
+    mode = ('fentry' if 'abort_entry_fentry' in progs else
+            'kprobe' if 'abort_entry_kprobe' in progs else None)
+    J.check('attach mode', mode is not None, '%s (%s)' % (mode, ', '.join(progs)))
     vms = stat.get('vms', [])
     J.check('exactly one VM, named uefi', len(vms) == 1 and vms[0].get('name') == 'uefi',
             ', '.join('%s (pid %s)' % (v.get('name'), v.get('pid')) for v in vms))
