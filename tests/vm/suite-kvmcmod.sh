@@ -97,6 +97,17 @@ tests/vm/kvmcmod/payload.sh "$P" .output/arm64-static/kvmcmod "$TOOLS/arm64/prom
 cp .output/arm64-static/kvmcmo tests/vm/kvmcmod/prometheus.yml "$P/"
 tests/vm/kvmcmod/queries.py tools/grafana/kvmcmo.json > "$P/queries.txt" ||
 	setup_failed "dashboard queries"
+# TLS and basic auth for daemon C: a throwaway self-signed certificate, and
+# the user alice with password s3cret (bcrypt, cost 4)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-keyout "$P/key.pem" -out "$P/cert.pem" > /dev/null 2>&1 || setup_failed "openssl"
+cat > "$P/web.yml" <<'EOF'
+tls_server_config:
+  cert_file: cert.pem
+  key_file: key.pem
+basic_auth_users:
+  alice: '$2b$04$NeuzUtOjKP7hElIMeRgJqOLO4uVVPcb2m2rxuAMw2EiFv7ZEurpca'
+EOF
 
 run_one() {
 	local k=$1

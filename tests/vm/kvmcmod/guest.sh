@@ -8,7 +8,8 @@
 #   A  127.0.0.1:10131 (the default)  --vm-grace 1h --textfile: exact values,
 #      scraped by a real Prometheus every second; HTTP and signal checks
 #   B  127.0.0.1:10132  --max-vms 2 --per-vm-latency --attach kprobe
-#   C  127.0.0.1:10133  --vm-grace 2s --attach kprobe: every VM must expire
+#   C  127.0.0.1:10133  --vm-grace 2s --attach kprobe: every VM must expire;
+#      HTTPS with basic auth (--web.config.file /payload/web.yml)
 # The workload: every default case of `kvmcmo selftest --workload-only`,
 # then one VM named  a"b\c<newline>d  (hostile to the text format).
 cd /payload || exit 1
@@ -20,7 +21,9 @@ uname -r > /out/uname
 mark() { echo "$1 $(cut -d' ' -f1 /proc/uptime)" >> /out/timeline; }
 # (busybox 1.35 wget -T segfaults: timeout(1) bounds it instead)
 W="timeout 60 wget -q"
-A=http://127.0.0.1:10131 B=http://127.0.0.1:10132 C=http://127.0.0.1:10133
+A=http://127.0.0.1:10131 B=http://127.0.0.1:10132
+C=https://alice:s3cret@127.0.0.1:10133      # TLS, basic auth (web.yml)
+WC="$W --no-check-certificate"
 
 # raw HTTP (busybox wget only GETs): request text in $1, port $2, reply to $3
 raw() {
@@ -55,19 +58,21 @@ PA=$!
 	--max-vms 2 --per-vm-latency --attach kprobe > /out/b.out 2> /out/b.err &
 PB=$!
 ./kvmcmod --web.listen-address 127.0.0.1:10133 --interval 200ms --vm-grace 2s \
-	--attach kprobe > /out/c.out 2> /out/c.err &
+	--attach kprobe --web.config.file /payload/web.yml > /out/c.out 2> /out/c.err &
 PC=$!
 ./prometheus --config.file=/payload/prometheus.yml --storage.tsdb.path=/tmp/prom \
 	--web.listen-address=127.0.0.1:9090 > /out/prom.log 2>&1 &
 PP=$!
+# a fifth attach, then detach, alongside: --check
+./kvmcmod --check > /out/check.out 2>&1 &
+PK=$!
 ok=1
 for p in "a $PA" "b $PB" "c $PC"; do
 	set -- $p
 	wait_line listening /out/$1.err 3000 "$2" || { echo "kvmcmod $1 did not start"; ok=0; }
 done
 mark attached
-# a fourth attach, then detach: --check
-./kvmcmod --check > /out/check.out 2>&1
+wait $PK
 echo $? > /out/check.rc
 mark checked
 i=0
@@ -98,6 +103,14 @@ cp /tmp/tf/kvmcmo.prom /out/a-textfile.prom
 ls /tmp/tf > /out/textfile-dir.txt
 $W -O /out/healthz.txt $A/healthz; echo $? > /out/healthz.rc
 
+# ---- TLS and basic auth (C) ---------------------------------------------------
+$WC -O /out/tls-ok.txt $C/healthz 2> /out/tls-ok.err; echo $? > /out/tls-ok.rc
+$WC -O /out/tls-noauth.txt https://127.0.0.1:10133/healthz 2> /out/tls-noauth.err
+echo $? > /out/tls-noauth.rc
+$WC -O /out/tls-badpw.txt https://alice:wrong@127.0.0.1:10133/healthz 2> /out/tls-badpw.err
+echo $? > /out/tls-badpw.rc
+raw 'GET /healthz HTTP/1.0\r\n\r\n' 10133 /out/tls-plain.txt
+
 # ---- HTTP: methods, paths, malformed clients ---------------------------------
 raw 'HEAD /metrics HTTP/1.0\r\n\r\n' 10131 /out/http-head.txt
 raw 'GET /nope HTTP/1.0\r\n\r\n' 10131 /out/http-404.txt
@@ -117,7 +130,7 @@ while [ $i -lt 20 ]; do
 done
 sleep 1
 t0=$(cut -d' ' -f1 /proc/uptime)
-$W -O /out/healthz-slow.txt $A/healthz; echo $? > /out/healthz-slow.rc
+$W -O /out/healthz-slow.txt $A/healthz 2> /out/healthz-slow.err; echo $? > /out/healthz-slow.rc
 echo "$t0 $(cut -d' ' -f1 /proc/uptime)" > /out/healthz-slow.time
 sleep 8
 kill -0 $PA 2>/dev/null; echo $? > /out/alive-after-http.rc
@@ -125,8 +138,11 @@ $W -O /out/a-metrics-after-http.txt $A/metrics; echo $? > /out/a-metrics-after-h
 
 # ---- Prometheus: the values, and every dashboard query --------------------------
 sleep 3                 # scrapes after the last change
-$W -O /out/prom-aborts.json "http://127.0.0.1:9090/api/v1/query?query=kvmcmo_guest_aborts_total"
-$W -O /out/prom-dabt.json "http://127.0.0.1:9090/api/v1/query?query=kvmcmo_dabt_injections_total"
+# last_over_time: a scrape that timed out on the busy emulated host leaves
+# staleness markers that hide a plain selector until the next good scrape
+$W -O /out/prom-aborts.json "http://127.0.0.1:9090/api/v1/query?query=last_over_time(kvmcmo_guest_aborts_total%5B2m%5D)"
+$W -O /out/prom-dabt.json "http://127.0.0.1:9090/api/v1/query?query=last_over_time(kvmcmo_dabt_injections_total%5B2m%5D)"
+$W -O /out/prom-up.json "http://127.0.0.1:9090/api/v1/query?query=sum_over_time(up%5B10m%5D)%20/%20count_over_time(up%5B10m%5D)"
 $W -O /out/prom-targets.json "http://127.0.0.1:9090/api/v1/targets"
 mkdir -p /out/q
 while IFS='	' read -r id fam path; do
@@ -139,11 +155,11 @@ mark prometheus-queries
 kill -HUP $PA
 sleep 1
 kill -0 $PA 2>/dev/null; echo $? > /out/alive-after-hup.rc
-$W -O /out/healthz-hup.txt $A/healthz; echo $? > /out/healthz-hup.rc
+$W -O /out/healthz-hup.txt $A/healthz 2> /out/healthz-hup.err; echo $? > /out/healthz-hup.rc
 # C: every VM must expire (grace 2 s)
 i=0
 while :; do
-	$W -O /out/c-metrics.txt $C/metrics
+	$WC -O /out/c-metrics.txt $C/metrics
 	grep -q '^kvmcmo_vms{state="destroyed"} 0$' /out/c-metrics.txt &&
 		grep -q '^kvmcmo_vms{state="alive"} 0$' /out/c-metrics.txt && break
 	i=$((i + 1)); [ $i -gt 60 ] && break

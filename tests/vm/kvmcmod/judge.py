@@ -32,7 +32,8 @@ def check(name, cond, why=""):
 
 def read(name, default=None):
     try:
-        with open(os.path.join(OUT, name), encoding="utf-8", errors="replace") as f:
+        with open(os.path.join(OUT, name), encoding="utf-8", errors="replace",
+                  newline="") as f:
             return f.read()
     except OSError:
         return default
@@ -309,13 +310,27 @@ def main():
           status("http-bighdr.txt") in (431, 413, 400, None) and rc("alive-after-http.rc") == 0,
           read("http-bighdr.txt", "")[:100])
     check("/healthz answers while 20 slow clients hold connections",
-          rc("healthz-slow.rc") == 0 and read("healthz-slow.txt", "").strip() == "ok", "")
+          rc("healthz-slow.rc") == 0 and read("healthz-slow.txt", "").strip() == "ok",
+          f"rc {rc('healthz-slow.rc')}: {read('healthz-slow.err', '')[-200:]}")
     check("counters unchanged by the malformed requests",
           family(after, fam) == family(a, fam), "")
     check("/healthz ok", rc("healthz.rc") == 0 and read("healthz.txt", "").strip() == "ok", "")
 
+    # ---- TLS and basic auth (C) ----
+    check("C over HTTPS with the right user and password: 200 ok",
+          rc("tls-ok.rc") == 0 and read("tls-ok.txt", "").strip() == "ok",
+          read("tls-ok.err", "")[-200:])
+    check("C without credentials: 401", rc("tls-noauth.rc") != 0 and
+          "401" in read("tls-noauth.err", ""), read("tls-noauth.err", "")[-200:])
+    check("C with a wrong password: 401", rc("tls-badpw.rc") != 0 and
+          "401" in read("tls-badpw.err", ""), read("tls-badpw.err", "")[-200:])
+    check("C: plain HTTP on the TLS port gets no HTTP answer",
+          not read("tls-plain.txt", "").startswith("HTTP/1.1 200"), read("tls-plain.txt", "")[:100])
+
     # ---- signals ----
-    check("SIGHUP: still serving", rc("alive-after-hup.rc") == 0 and rc("healthz-hup.rc") == 0, "")
+    check("SIGHUP: still serving", rc("alive-after-hup.rc") == 0 and rc("healthz-hup.rc") == 0,
+          f"alive {rc('alive-after-hup.rc')}, healthz {rc('healthz-hup.rc')}: "
+          f"{read('healthz-hup.err', '')[-200:]}")
     for d in ("a", "b", "c"):
         check(f"SIGTERM: kvmcmod {d} exits 0", rc(f"{d}.rc") == 0,
               f"rc {rc(f'{d}.rc')}: {read(d + '.err', '')[-300:]}")
