@@ -22,7 +22,7 @@
 cd /payload || exit 1
 R=/payload/root
 K=./kvmcmo
-Q=$R/bin/qemu-system-aarch64
+Q=$R/qemu-system-aarch64
 T=/sys/kernel/tracing
 SHELL_WAIT=${REALVMM_SHELL_WAIT:-600}    # seconds to the UEFI shell prompt
 

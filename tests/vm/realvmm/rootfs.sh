@@ -7,8 +7,8 @@
 #
 # Prints the tree's path: ${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}/realvmm/root,
 # holding
+#   qemu-system-aarch64                     Debian's binary, unmodified
 #   lib/ld-linux-aarch64.so.1, lib/*.so*   the loader and the NEEDED closure
-#   bin/qemu-system-aarch64                 Debian's binary, unmodified
 #   share/AAVMF_CODE.fd, share/AAVMF_VARS.fd
 #   PACKAGES                                "name:arm64=version", one a line
 #
@@ -19,13 +19,13 @@
 # qemu-efi-aarch64 (no recommends, suggests, ...) names about 125 packages;
 # they are fetched with `apt-get download` and unpacked with `dpkg-deb -x`
 # (no chroot, no maintainer scripts), then only what the binary really loads
-# is kept: its ELF NEEDED closure (aarch64-linux-gnu-readelf), not the ~275 MB
-# of the whole package set.  A complete tree is reused without network I/O.
+# is kept: its ELF NEEDED closure (tests/vm/kvmcmod/payload.sh), not the
+# ~275 MB of the whole package set.  A complete tree is reused without network I/O.
 set -euo pipefail
 
 CACHE=${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}
 DEST=$CACHE/realvmm/root
-RECIPE=2        # bump when the tree's layout changes
+RECIPE=3        # bump when the tree's layout changes
 REFRESH=0
 [ "${1:-}" = --refresh ] && REFRESH=1
 [ "${1:-}" = -h ] || [ "${1:-}" = --help ] && { sed -n '2,24p' "$0"; exit 0; }
@@ -94,44 +94,23 @@ done
 
 X=$tmp/x
 N=$DEST.new
-rm -rf "$N"; mkdir -p "$N/bin" "$N/lib" "$N/share"
+rm -rf "$N"; mkdir -p "$N/share"
 qemu=$X/usr/bin/qemu-system-aarch64
 [ -x "$qemu" ] || die "qemu-system-arm:arm64 holds no usr/bin/qemu-system-aarch64"
-cp "$qemu" "$N/bin/"
 for f in AAVMF_CODE.fd AAVMF_VARS.fd; do
     [ -s "$X/usr/share/AAVMF/$f" ] || die "qemu-efi-aarch64 holds no usr/share/AAVMF/$f"
     cp "$X/usr/share/AAVMF/$f" "$N/share/"
 done
 
-# The loader and the NEEDED closure, looked up where Debian's ld.so would.
-libdirs=("$X/lib/aarch64-linux-gnu" "$X/usr/lib/aarch64-linux-gnu" "$X/lib" "$X/usr/lib")
-find_lib() {
-    local d
-    for d in "${libdirs[@]}"; do
-        [ -e "$d/$1" ] && { readlink -f "$d/$1"; return 0; }
-    done
-    return 1
-}
-needed() { aarch64-linux-gnu-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+# The loader and the NEEDED closure, from the packages' own library dirs
+# first (tests/vm/kvmcmod/payload.sh: DEST/EXE, DEST/lib/*.so*)
 interp=$(aarch64-linux-gnu-readelf -l "$qemu" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
 [ "$interp" = /lib/ld-linux-aarch64.so.1 ] || die "unexpected program interpreter '$interp'"
-cp "$(find_lib ld-linux-aarch64.so.1)" "$N/lib/ld-linux-aarch64.so.1"
-queue=("$N/bin/qemu-system-aarch64")
-declare -A seen=()
-while [ ${#queue[@]} -gt 0 ]; do
-    f=${queue[0]}; queue=("${queue[@]:1}")
-    for so in $(needed "$f"); do
-        [ -n "${seen[$so]:-}" ] && continue
-        seen[$so]=1
-        [ "$so" = ld-linux-aarch64.so.1 ] && continue
-        src=$(find_lib "$so") || die "$so (NEEDED by $(basename "$f")) is in none of the packages"
-        cp "$src" "$N/lib/$so"
-        queue+=("$N/lib/$so")
-    done
-done
+"$(dirname "$0")/../kvmcmod/payload.sh" "$N" "$qemu" -- "$X/lib/aarch64-linux-gnu" "$X/usr/lib/aarch64-linux-gnu" ||
+    die "copying qemu-system-aarch64's libraries failed"
 sort "$tmp/PACKAGES" > "$N/PACKAGES"
 echo "$RECIPE" > "$N/.recipe"
 rm -rf "$DEST"; mv "$N" "$DEST"
-log "$(wc -l < "$DEST/PACKAGES") packages, ${#seen[@]} libraries; $(du -sh "$DEST" | cut -f1) in $DEST"
+log "$(wc -l < "$DEST/PACKAGES") packages, $(ls "$DEST/lib" | wc -l) libraries; $(du -sh "$DEST" | cut -f1) in $DEST"
 log "qemu: $(grep '^qemu-system-arm:' "$DEST/PACKAGES"), firmware: $(grep '^qemu-efi-aarch64:' "$DEST/PACKAGES")"
 echo "$DEST"
