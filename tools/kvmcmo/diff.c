@@ -327,6 +327,22 @@ static size_t hist_keys(const struct diff *d, const struct diff_vm *v, bool gaps
 	return m;
 }
 
+/* each sample's histogram (a, b) of a VM, gaps or latency, and its
+ * "count" (the number of double faults for gaps) */
+static void side_hists(const struct diff *d, const struct diff_vm *vm, bool gaps, int a, int b,
+		       const struct kvmcmo_hist **hp[2], double *const v[2])
+{
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < d->side[s].n; i++) {
+			const struct rec_vm *rv = vm->at[s][i];
+			const struct rec_hist *h = !rv ? NULL : gaps ? vm_hist(rv->gaps, rv->ngaps, a, b)
+							  : vm_hist(rv->lat, rv->nlat, a, b);
+
+			v[s][i] = h ? (double)h->count : 0;
+			hp[s][i] = h ? &h->h : NULL;
+		}
+}
+
 static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *seen,
 		   int *classes, double *const v[2])
 {
@@ -401,14 +417,7 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 			err = -ENOMEM;
 			goto out;
 		}
-		for (int s = 0; s < 2; s++)
-			for (size_t i = 0; i < d->side[s].n; i++) {
-				const struct rec_vm *rv = vm->at[s][i];
-				const struct rec_hist *h = rv ? vm_hist(rv->gaps, rv->ngaps, a, b) : NULL;
-
-				v[s][i] = h ? (double)h->count : 0;
-				hp[s][i] = h ? &h->h : NULL;
-			}
+		side_hists(d, vm, true, a, b, hp, v);
 		count_row(d, r, v);
 		r = row_add(rs, vi, DM_GAP, a, b);
 		if (!r) {
@@ -430,13 +439,7 @@ static int vm_rows(struct diff *d, size_t vi, struct rows *rs, unsigned int *see
 			err = -ENOMEM;
 			goto out;
 		}
-		for (int s = 0; s < 2; s++)
-			for (size_t i = 0; i < d->side[s].n; i++) {
-				const struct rec_vm *rv = vm->at[s][i];
-				const struct rec_hist *h = rv ? vm_hist(rv->lat, rv->nlat, a, 0) : NULL;
-
-				hp[s][i] = h ? &h->h : NULL;
-			}
+		side_hists(d, vm, false, a, 0, hp, v);
 		err = hist_row(d, r, (const struct kvmcmo_hist *const *[2]){ hp[0], hp[1] });
 		if (err)
 			goto out;
