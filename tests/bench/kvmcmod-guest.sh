@@ -10,6 +10,7 @@ NVMS=${NVMS:-200}
 W="timeout 60 wget -q"
 M=http://127.0.0.1:10131
 up() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "[$(up)] $*"; }          # progress on the console
 
 ./kvmcmod -v --interval 1s --vm-grace 1h > /out/d.out 2> /out/d.err &
 PD=$!
@@ -22,6 +23,7 @@ done
 # NVMS VMs, one VMM process each (as with QEMU), four at a time; each is
 # destroyed when its case ends and stays on the page (grace 1 h): the
 # page, the maps and the model hold exactly what 200 live VMs would
+say "kvmcmod up, starting $NVMS VMs"
 echo "vms-start $(up)" > /out/timeline
 n=0
 while [ $n -lt "$NVMS" ]; do
@@ -33,24 +35,26 @@ while [ $n -lt "$NVMS" ]; do
 	wait
 done
 echo "vms-end $(up)" >> /out/timeline
+say "VMs done"
 sleep 3
 $W -O /out/page.txt $M/metrics
 
-# render: one render per poll; scrape once per poll for 60 polls
-: > /out/render.mark
+# render: one render per poll; scrape once per poll for 30 polls
 i=0
-while [ $i -lt 60 ]; do
+while [ $i -lt 30 ]; do
 	$W -O /dev/null $M/metrics
 	sleep 1
 	i=$((i + 1))
 done
-# CPU per poll: 60 s without scrapes
+# CPU per poll: 30 s without scrapes
+say "render done"
 $W -O /out/idle-before.txt $M/metrics
-sleep 60
+sleep 30
 $W -O /out/idle-after.txt $M/metrics
 echo "idle-end $(up)" >> /out/timeline
 
 # load: 100 connections for 30 s; /healthz timed meanwhile
+say "idle done, wrk"
 $W -O /out/load-before.txt $M/metrics
 ./wrk -t 2 -c 100 -d 30s --latency $M/metrics > /out/wrk.txt 2>&1 &
 PW=$!
