@@ -61,10 +61,9 @@ start() {       # start NAME TEXT CMD...: run CMD > /out/NAME.txt in the backgro
 	started="$started $name"
 }
 
+# everything attaches side by side (the bpftrace compiles, LLVM under
+# emulation, take longest); the workload starts when all are attached
 start stat "Tracing guest aborts" $K stat --json
-# stat prints its ready line on stderr
-wait_for /out/stat.err $pid_stat "Tracing guest aborts" || echo "stat did not start" > /out/stat.fail
-# the bpftrace compiles (LLVM under emulation) run side by side
 EXTRA=bt_interval
 [ -r run.conf ] && . ./run.conf
 echo "$EXTRA" > /out/extra
@@ -74,6 +73,12 @@ case $EXTRA in
 bt_interval) start bt_interval "Tracing guest aborts" $BT tools/kvmcmo.bt 2 ;;
 trace_cmo) start trace_cmo "Tracing CMO guest aborts" $BT tools/kvmcmo-trace.bt ;;
 esac
+# stat prints its ready line on stderr
+if wait_for /out/stat.err $pid_stat "Tracing guest aborts"; then
+	say "stat attached"
+else
+	echo "stat did not start" > /out/stat.fail
+fi
 for n in bt trace_all $EXTRA; do
 	eval "p=\$pid_$n; t=\$text_$n; t0=\$t0_$n"
 	if wait_for /out/$n.txt "$p" "$t"; then
