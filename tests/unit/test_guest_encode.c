@@ -157,9 +157,10 @@ TEST(single_instructions)
 		P("subs x2, x2, #1", a64_subs_imm(2, 2, 1)),
 		P("subs x4, x5, #8192", a64_subs_imm(4, 5, 8192)),
 		P("cmp x10, #0x21", a64_subs_imm(A64_XZR, 10, 0x21)),
-		P("lsr x10, x21, #26", a64_lsr_imm(10, 21, 26)),
-		P("lsr x0, x1, #1", a64_lsr_imm(0, 1, 1)),
-		P("lsr x3, x4, #63", a64_lsr_imm(3, 4, 63)),
+		P("ubfx x10, x21, #26, #6", a64_ubfx(10, 21, 26, 6)),
+		P("ubfx x0, x1, #0, #1", a64_ubfx(0, 1, 0, 1)),
+		P("ubfx x3, x4, #63, #1", a64_ubfx(3, 4, 63, 1)),
+		P("ubfx x5, x6, #8, #56", a64_ubfx(5, 6, 8, 56)),
 		P("mov x9, x30", a64_mov(9, 30)),
 		P("mov x0, x17", a64_mov(0, 17)),
 		P("hvc #0", a64_hvc(0)),
@@ -279,7 +280,7 @@ TEST(system_off_and_handler)
 		    "\tb .\n"
 		    "\tnop\n\tadd x20, x20, #1\n\tmrs x21, esr_el1\n"
 		    "\tmrs x22, far_el1\n\tmrs x9, elr_el1\n"
-		    "\tadd x9, x9, #4\n\tlsr x10, x21, #26\n"
+		    "\tadd x9, x9, #4\n\tubfx x10, x21, #26, #6\n"
 		    "\tcmp x10, #0x21\n\tb.ne 1f\n\tmov x9, x30\n"
 		    "1:\tmsr elr_el1, x9\n\teret",
 		    buf, p.len);

@@ -96,10 +96,12 @@ uint32_t a64_subs_imm(unsigned int rd, unsigned int rn, uint32_t imm)
 	return addsub_imm(0xf1000000, rd, rn, imm);
 }
 
-/* UBFM Xd, Xn, #shift, #63 */
-uint32_t a64_lsr_imm(unsigned int rd, unsigned int rn, unsigned int shift)
+/* UBFM Xd, Xn, #lsb, #(lsb + width - 1) */
+uint32_t a64_ubfx(unsigned int rd, unsigned int rn, unsigned int lsb,
+		  unsigned int width)
 {
-	return 0xd340fc00 | (shift & 0x3f) << 16 | R(rn) << 5 | R(rd);
+	return 0xd3400000 | (lsb & 0x3f) << 16 | ((lsb + width - 1) & 0x3f) << 10 |
+	       R(rn) << 5 | R(rd);
 }
 
 /* ORR Xd, XZR, Xm (shifted register, LSL #0) */
@@ -257,7 +259,7 @@ void guest_emit_sync_handler(struct guest_prog *p)
 	guest_emit(p, a64_mrs(9, A64_SYSREG_ELR_EL1));
 	guest_emit(p, a64_add_imm(9, 9, 4));
 	/* EC 0x21, instruction abort at EL1: return to the BLR's x30 */
-	guest_emit(p, a64_lsr_imm(10, 21, 26));
+	guest_emit(p, a64_ubfx(10, 21, 26, 6));
 	guest_emit(p, a64_subs_imm(A64_XZR, 10, 0x21));
 	guest_emit(p, a64_bcond(A64_NE, 8));
 	guest_emit(p, a64_mov(9, A64_LR));

@@ -66,8 +66,9 @@ uint32_t a64_ret(void);                                 /* RET (x30) */
 /* ADD Xd, Xn, #imm: imm < 4096, or a multiple of 4096 below 2^24 */
 uint32_t a64_add_imm(unsigned int rd, unsigned int rn, uint32_t imm);
 uint32_t a64_subs_imm(unsigned int rd, unsigned int rn, uint32_t imm);
-/* LSR Xd, Xn, #shift (UBFM); MOV Xd, Xm (ORR Xd, XZR, Xm) */
-uint32_t a64_lsr_imm(unsigned int rd, unsigned int rn, unsigned int shift);
+/* UBFX Xd, Xn, #lsb, #width (UBFM); MOV Xd, Xm (ORR Xd, XZR, Xm) */
+uint32_t a64_ubfx(unsigned int rd, unsigned int rn, unsigned int lsb,
+		  unsigned int width);
 uint32_t a64_mov(unsigned int rd, unsigned int rm);
 /* branches: offset in bytes from this instruction, a multiple of 4 */
 uint32_t a64_b(int32_t offset);
@@ -125,7 +126,9 @@ void guest_emit_system_off(struct guest_prog *p);
  * ESR_EL1 in x21 and FAR_EL1 in x22, steps ELR_EL1 over the instruction
  * that took the exception and returns.  An instruction abort taken at EL1
  * (EC 0x21: a branch to memory that cannot be fetched) has ELR_EL1 = the
- * branch target, so it returns to x30 instead (the caller used BLR).  It
+ * branch target, so it returns to x30 instead (the caller used BLR); EC
+ * is extracted, not shifted out, because 6.1 hands the guest an ESR_EL1
+ * sign-extended into its RES0 upper half.  It
  * starts with a NOP: on 5.10 an abort injected with KVM_SET_VCPU_EVENTS
  * can make KVM skip the first instruction of the vector
  * (shared/KERNELS.md).  Uses x9 and x10.

@@ -103,6 +103,7 @@ int vmm_vm_create(struct vmm_vm *vm, int kvm_fd)
 	vm->kvm_fd = kvm_fd;
 	vm->vm_fd = -1;
 	vm->vcpu_fd = -1;
+	vm->gic_fd = -1;
 	vm->max_runs = VMM_DEFAULT_MAX_RUNS;
 	do {
 		r = ioctl(kvm_fd, KVM_CREATE_VM, 0);
@@ -253,6 +254,57 @@ int vmm_set_vbar(struct vmm_vm *vm, uint64_t vbar)
 	return set_reg(vm, VBAR_EL1_REG, vbar, "VBAR_EL1");
 }
 
+int vmm_set_sysreg(struct vmm_vm *vm, uint32_t sysreg, uint64_t v)
+{
+	return set_reg(vm, KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG |
+		       (sysreg & 0xffff), v, "system register");
+}
+
+int vmm_get_sysreg(struct vmm_vm *vm, uint32_t sysreg, uint64_t *v)
+{
+	return get_reg(vm, KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG |
+		       (sysreg & 0xffff), v, "system register");
+}
+
+static int vgic_attr(struct vmm_vm *vm, uint32_t group, uint64_t attr,
+		     uint64_t *val, const char *what)
+{
+	struct kvm_device_attr a = {
+		.group = group,
+		.attr = attr,
+		.addr = (__u64)(uintptr_t)val,
+	};
+
+	if (ioctl(vm->gic_fd, KVM_SET_DEVICE_ATTR, &a))
+		return vmm_err(errno, "vGICv3 %s", what);
+	return 0;
+}
+
+int vmm_vgic_v3_create(struct vmm_vm *vm, uint64_t dist, uint64_t redist)
+{
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_ARM_VGIC_V3 };
+	int r;
+
+	if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &cd))
+		return vmm_err(errno, "KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_VGIC_V3) "
+			       "(does the host have a GICv3 with a virtual CPU "
+			       "interface?)");
+	vm->gic_fd = (int)cd.fd;
+	r = vgic_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST,
+		      &dist, "distributor address");
+	if (!r)
+		r = vgic_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR,
+			      KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist,
+			      "redistributor address");
+	return r;
+}
+
+int vmm_vgic_init(struct vmm_vm *vm)
+{
+	return vgic_attr(vm, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT,
+			 NULL, "KVM_DEV_ARM_VGIC_CTRL_INIT");
+}
+
 int vmm_inject_ext_dabt(struct vmm_vm *vm)
 {
 	struct kvm_vcpu_events ev;
@@ -387,12 +439,14 @@ void vmm_vm_destroy(struct vmm_vm *vm)
 		munmap(vm->run, vm->run_size);
 	if (vm->vcpu_fd >= 0)
 		close(vm->vcpu_fd);
+	if (vm->gic_fd >= 0)
+		close(vm->gic_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	for (int i = 0; i < vm->nslots; i++)
 		vmm_mem_free(vm->slots[i].mem, vm->slots[i].size);
 	vm->run = NULL;
-	vm->vcpu_fd = vm->vm_fd = -1;
+	vm->vcpu_fd = vm->vm_fd = vm->gic_fd = -1;
 	vm->nslots = 0;
 }
 
@@ -410,7 +464,7 @@ int vmm_vm_create(struct vmm_vm *vm, int kvm_fd)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = kvm_fd;
-	vm->vm_fd = vm->vcpu_fd = -1;
+	vm->vm_fd = vm->vcpu_fd = vm->gic_fd = -1;
 	return no_kvm();
 }
 int vmm_enable_nisv(struct vmm_vm *vm) { (void)vm; return no_kvm(); }
@@ -439,6 +493,22 @@ int vmm_get_xreg(struct vmm_vm *vm, unsigned int n, uint64_t *v)
 	return no_kvm();
 }
 int vmm_set_vbar(struct vmm_vm *vm, uint64_t vbar) { (void)vm; (void)vbar; return no_kvm(); }
+int vmm_set_sysreg(struct vmm_vm *vm, uint32_t sysreg, uint64_t v)
+{
+	(void)vm; (void)sysreg; (void)v;
+	return no_kvm();
+}
+int vmm_get_sysreg(struct vmm_vm *vm, uint32_t sysreg, uint64_t *v)
+{
+	(void)vm; (void)sysreg; (void)v;
+	return no_kvm();
+}
+int vmm_vgic_v3_create(struct vmm_vm *vm, uint64_t dist, uint64_t redist)
+{
+	(void)vm; (void)dist; (void)redist;
+	return no_kvm();
+}
+int vmm_vgic_init(struct vmm_vm *vm) { (void)vm; return no_kvm(); }
 int vmm_inject_ext_dabt(struct vmm_vm *vm) { (void)vm; return no_kvm(); }
 int vmm_run(struct vmm_vm *vm) { (void)vm; return no_kvm(); }
 void vmm_vm_destroy(struct vmm_vm *vm)

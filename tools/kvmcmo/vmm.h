@@ -49,6 +49,7 @@ struct vmm_vm {
 	int kvm_fd;             /* borrowed: /dev/kvm from vmm_open() */
 	int vm_fd;
 	int vcpu_fd;
+	int gic_fd;             /* in-kernel vGIC device, -1 without */
 	void *run;              /* struct kvm_run, mmap'ed */
 	size_t run_size;
 	struct vmm_slot slots[VMM_MAX_SLOTS];
@@ -90,6 +91,19 @@ int vmm_get_pc(struct vmm_vm *vm, uint64_t *pc);
 int vmm_set_xreg(struct vmm_vm *vm, unsigned int n, uint64_t v);
 int vmm_get_xreg(struct vmm_vm *vm, unsigned int n, uint64_t *v);
 int vmm_set_vbar(struct vmm_vm *vm, uint64_t vbar);
+/* any 64-bit system register of the vCPU; `sysreg` is op0..op2 packed as
+ * guest.h's A64_SYSREG() (the low 16 bits of the uapi ARM64_SYS_REG()) */
+int vmm_set_sysreg(struct vmm_vm *vm, uint32_t sysreg, uint64_t v);
+int vmm_get_sysreg(struct vmm_vm *vm, uint32_t sysreg, uint64_t *v);
+
+/*
+ * An in-kernel GICv3 (KVM_CREATE_DEVICE KVM_DEV_TYPE_ARM_VGIC_V3) with its
+ * distributor (64 KiB) and redistributor (128 KiB per vCPU) at these IPAs,
+ * which no memslot may cover.  Call before vmm_vcpu_create(); then
+ * vmm_vgic_init() (KVM_DEV_ARM_VGIC_CTRL_INIT) once the vCPU exists.
+ */
+int vmm_vgic_v3_create(struct vmm_vm *vm, uint64_t dist, uint64_t redist);
+int vmm_vgic_init(struct vmm_vm *vm);
 
 /* KVM_SET_VCPU_EVENTS with ext_dabt_pending = 1 (needs
  * KVM_CAP_ARM_INJECT_EXT_DABT) */

@@ -9,14 +9,21 @@
  * wl_child_main() when argv[1] is "__run-case".
  *
  * Every VM has the same memory map (IPAs):
+ *   0x08000000  gic        no memslot; the in-kernel vGICv3 distributor
+ *                          (and redistributor at 0x080a0000) when the
+ *                          case has one
  *   0x40000000  code       plain slot, 64 KiB: program at +0, VBAR_EL1 at
- *                          +0x800 (synchronous handler at +0xa00)
+ *                          +0x800 (synchronous handler at +0xa00); with
+ *                          the guest MMU on, stage-1 tables at +0x1000
+ *                          (root) and +0x2000 (level 2)
  *   0x41000000  rw         plain slot
  *   0x42000000  rw_dirty   KVM_MEM_LOG_DIRTY_PAGES
  *   0x43000000  ro         KVM_MEM_READONLY (written by the VMM first)
  *   0x50000000  none       no memslot
  * except the bench VM, whose rw slot may be larger than 16 MiB and which
- * therefore has only the code and rw slots.
+ * therefore has only the code and rw slots.  The MMU-on (s1ptw_*) VMs map
+ * 0x40000000..0x7fffffff 1:1 and VA 0x80000000 onto rw page 0 through a
+ * level-3 table in the case's region.
  */
 #ifndef KVMCMO_WORKLOAD_H
 #define KVMCMO_WORKLOAD_H
