@@ -113,7 +113,7 @@ run_one() {
 	local k=$1
 	mkdir -p "$work/$k"
 	tests/vm/boot.sh --kernel "$k" --payload "$P" --run tests/vm/kvmcmod/guest.sh \
-		--timeout 900 --mem 2048 --out "$work/$k/out" --log "$work/$k/console.log" \
+		--timeout 1200 --mem 2048 --out "$work/$k/out" --log "$work/$k/console.log" \
 		> "$work/$k/boot.txt" 2>&1
 	echo $? > "$work/$k/boot.rc"
 }

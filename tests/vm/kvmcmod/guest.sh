@@ -18,7 +18,9 @@ export LD_LIBRARY_PATH=/payload/lib
 ifconfig lo 127.0.0.1 up
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 uname -r > /out/uname
-mark() { echo "$1 $(cut -d' ' -f1 /proc/uptime)" >> /out/timeline; }
+mark() {      # progress, in /out/timeline and on the console
+	echo "$1 $(cut -d' ' -f1 /proc/uptime)" | tee -a /out/timeline
+}
 # (busybox 1.35 wget -T segfaults: timeout(1) bounds it instead)
 W="timeout 60 wget -q"
 A=http://127.0.0.1:10131 B=http://127.0.0.1:10132
