@@ -170,11 +170,13 @@ TEST(hist_test_chi_square)
 	st_hist_test(pa, 1, pb, 1, &r);
 	ASSERT_TRUE(r.testable && r.df == 1, "df %d", r.df);
 	/* chi-square with 1 df: Q(x) = erfc(sqrt(x / 2)) */
-	ASSERT_CLOSE(r.p, erfc(sqrt(x2 / 2)), 1e-9, "p %g, x2 %g", r.p, x2);
+	ASSERT_CLOSE(r.p_shape, erfc(sqrt(x2 / 2)), 1e-9, "p %g, x2 %g", r.p_shape, x2);
+	/* one run a side: the runs cannot show anything, so neither can the row */
+	ASSERT_TRUE(r.p_runs == 1 && r.p_min == 1 && r.p == 1, "p_runs %g", r.p_runs);
 	/* identical shapes of different sizes: nothing to see */
 	b = hist3(100, 100, 0);
 	st_hist_test(pa, 1, pb, 1, &r);
-	ASSERT_CLOSE(r.p, 1.0, 1e-12, "same shape: p %g", r.p);
+	ASSERT_CLOSE(r.p_shape, 1.0, 1e-12, "same shape: p %g", r.p_shape);
 }
 
 TEST(hist_test_merges_sparse_buckets)
@@ -220,9 +222,97 @@ TEST(hist_test_heterogeneity)
 	ASSERT_TRUE(r.testable && r.df == 2, "df %d", r.df);
 	ASSERT_CLOSE(r.phi, phi, 1e-9, "phi %g want %g", r.phi, phi);
 	/* F(2, d2): Q(f) = (1 + 2 f / d2)^(-d2 / 2) */
-	ASSERT_CLOSE(r.p, pow(1 + 2 * f / 4, -4 / 2.0), 1e-9, "p %g", r.p);
+	ASSERT_CLOSE(r.p_shape, pow(1 + 2 * f / 4, -4 / 2.0), 1e-9, "p %g", r.p_shape);
 	/* and far less significant than the plain chi-square (exp(-x/2), 2 df) */
-	ASSERT_TRUE(r.p > exp(-x2b / 2) * 100, "p %g vs %g", r.p, exp(-x2b / 2));
+	ASSERT_TRUE(r.p_shape > exp(-x2b / 2) * 100, "p %g vs %g", r.p_shape, exp(-x2b / 2));
+	/* the row's p is the larger of the two tests (intersection-union) */
+	ASSERT_TRUE(r.p == fmax(r.p_shape, r.p_runs), "p %g", r.p);
+}
+
+/* exact two-sided Mann-Whitney p by enumerating every split: the reference */
+static double ref_mw(const double *x, int nx, const double *y, int ny)
+{
+	double all[16], u0 = 0;
+	int n = nx + ny, lo = 0, hi = 0, tot = 0;
+
+	for (int i = 0; i < nx; i++)
+		all[i] = x[i];
+	for (int j = 0; j < ny; j++)
+		all[nx + j] = y[j];
+	for (int i = 0; i < nx; i++)
+		for (int j = 0; j < ny; j++)
+			u0 += x[i] > y[j];
+	for (unsigned int m = 0; m < 1U << n; m++) {
+		double u = 0;
+
+		if (__builtin_popcount(m) != nx)
+			continue;
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				if ((m >> i & 1) && !(m >> j & 1))
+					u += all[i] > all[j];
+		tot++;
+		lo += u <= u0;
+		hi += u >= u0;
+	}
+	return fmin(1.0, 2.0 * fmin(lo, hi) / tot);
+}
+
+TEST(mann_whitney)
+{
+	double a[] = { 1, 2, 3 }, b[] = { 4, 5, 6 };
+	double x[] = { 1.1, 2.2, 3.3, 4.4, 9.1, 0.3 }, y[] = { 2.5, 5.5, 6.6, 7.7, 8.8, 0.1, 3.0 };
+	double big1[25], big2[25], p, pmin;
+
+	st_mann_whitney(a, 3, b, 3, &p, &pmin);
+	ASSERT_CLOSE(p, 0.1, 1e-12, "3 v 3 separated: 2/20, p %g", p);
+	ASSERT_CLOSE(pmin, 0.1, 1e-12, "p_min");
+	st_mann_whitney(x, 6, y, 7, &p, &pmin);
+	ASSERT_CLOSE(p, ref_mw(x, 6, y, 7), 1e-12, "6 v 7: p %g", p);
+	ASSERT_CLOSE(pmin, 2.0 / 1716, 1e-12, "p_min = 2 / C(13, 6)");
+	st_mann_whitney(y, 7, x, 6, &p, &pmin);
+	ASSERT_CLOSE(p, ref_mw(y, 7, x, 6), 1e-12, "7 v 6: p %g", p);
+	st_mann_whitney(a, 3, a, 3, &p, &pmin);
+	ASSERT_CLOSE(p, 1.0, 1e-12, "identical: p %g", p);
+	/* beyond 20 a side: the normal approximation */
+	for (int i = 0; i < 25; i++) {
+		big1[i] = i;
+		big2[i] = i + 0.5;
+	}
+	st_mann_whitney(big1, 25, big2, 25, &p, &pmin);
+	ASSERT_TRUE(p > 0.5, "interleaved 25 v 25: p %g", p);
+	for (int i = 0; i < 25; i++)
+		big2[i] = 100 + i;
+	st_mann_whitney(big1, 25, big2, 25, &p, &pmin);
+	ASSERT_TRUE(p < 1e-8 && pmin < 1e-13, "separated 25 v 25: p %g", p);
+}
+
+TEST(hist_test_runs_as_replicates)
+{
+	/* 8 runs a side, every base run at bucket 10, every new run at 12: the
+	 * runs agree, so both tests reject; one odd run in the new side (its
+	 * aborts spread) does not change that */
+	struct kvmcmo_hist a[8], b[8];
+	const struct kvmcmo_hist *pa[8], *pb[8];
+	struct st_result r;
+
+	for (int i = 0; i < 8; i++) {
+		a[i] = hist3(20, 0, 0);
+		b[i] = hist3(0, 0, 20);
+		pa[i] = &a[i];
+		pb[i] = &b[i];
+	}
+	st_hist_test(pa, 8, pb, 8, &r);
+	ASSERT_CLOSE(r.p_runs, 2.0 / 12870, 1e-12, "8 v 8 separated");
+	ASSERT_TRUE(r.p == r.p_runs && r.p_shape < 1e-30, "p %g shape %g", r.p, r.p_shape);
+	/* one run that is all outliers: the pooled buckets say "changed", the
+	 * runs do not */
+	for (int i = 0; i < 8; i++)
+		b[i] = hist3(20, 0, 0);
+	b[3] = hist3(0, 0, 200);
+	st_hist_test(pa, 8, pb, 8, &r);
+	ASSERT_TRUE(r.p_shape < 1e-6 || r.phi > 1, "shape %g phi %g", r.p_shape, r.phi);
+	ASSERT_TRUE(r.p_runs > 0.1 && r.p > 0.1, "runs %g", r.p_runs);
 }
 
 TEST(tarone)
@@ -454,6 +544,8 @@ static const struct test tests[] = {
 	TEST_ENTRY(hist_test_chi_square),
 	TEST_ENTRY(hist_test_merges_sparse_buckets),
 	TEST_ENTRY(hist_test_heterogeneity),
+	TEST_ENTRY(mann_whitney),
+	TEST_ENTRY(hist_test_runs_as_replicates),
 	TEST_ENTRY(tarone),
 	TEST_ENTRY(diff_identical_flags_nothing),
 	TEST_ENTRY(diff_flags_exactly_the_changed_rows),

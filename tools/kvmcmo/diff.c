@@ -6,7 +6,7 @@
  * a sample).  For each VM, every abort class (kind, fault, memslot,
  * outcome), data-abort injection source and double-fault class seen on
  * either side is a count row, and every latency outcome and double-fault
- * gap a histogram row.  Each row gets a test (stats.h) and the verdicts
+ * gap a histogram row (tested on its buckets and on its runs: stats.h).  Each row gets a test (stats.h) and the verdicts
  * are corrected for the number of rows (Tarone), so a diff of identical
  * workloads flags nothing but with probability <= alpha.
  */

@@ -120,7 +120,8 @@ void diff_print_text(FILE *out, const struct diff *d, bool changed_only, json_t 
 	side_summary(out, "new", &d->side[1]);
 	fprintf(out, "Counts are per %s (mean of %zu base and %zu new samples, +- the sample\n"
 		"standard deviation); latency is the average time in the handler.\n"
-		"Tests: exact Poisson (counts), chi-square over log2 buckets (histograms);\n"
+		"Tests: exact Poisson (counts); histograms: chi-square over log2 buckets and a\n"
+		"rank test of the runs, both must reject;\n"
 		"%zu of %zu tests could reach significance; family-wise alpha %g -> p <= %.3g.\n",
 		d->per_run ? "run of the recorded command" : "sample", d->side[0].n, d->side[1].n,
 		d->testable, d->tested, d->o.alpha, d->threshold);
@@ -244,8 +245,11 @@ static json_t *row_json(const struct diff_row *r)
 	json_object_set_new(o, "p", r->t.testable ? jnum(r->t.p) : json_null());
 	json_object_set_new(o, "p_min", r->t.testable ? jnum(r->t.p_min) : json_null());
 	json_object_set_new(o, "dispersion", jnum(r->t.phi));
-	if (diff_row_is_hist(r))
+	if (diff_row_is_hist(r)) {
 		json_object_set_new(o, "df", json_integer(r->t.df));
+		json_object_set_new(o, "p_shape", r->t.testable ? jnum(r->t.p_shape) : json_null());
+		json_object_set_new(o, "p_runs", r->t.testable ? jnum(r->t.p_runs) : json_null());
+	}
 	json_object_set_new(o, "verdict", json_string(diff_verdict_name(r->verdict)));
 	json_object_set_new(o, "changed", json_boolean(r->verdict != DV_SAME &&
 						       r->verdict != DV_UNTESTED));
@@ -298,7 +302,8 @@ json_t *diff_json(const struct diff *d, json_t *failures)
 		"method", "counts", "exact conditional test of two Poisson rates, quasi-Poisson "
 			"dispersion from the samples",
 		"histograms", "chi-square homogeneity over log2 buckets (expected >= 5), "
-			"F test against within-side heterogeneity",
+			"F test against within-side heterogeneity; and a Mann-Whitney test of the "
+			"runs' mean log2 bucket; p is the larger (intersection-union)",
 		"correction", "Tarone's modified Bonferroni (family-wise)",
 		"alpha", d->o.alpha, "family", (json_int_t)d->family,
 		"testable", (json_int_t)d->testable, "tested", (json_int_t)d->tested,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_statistics_double.h>
 
@@ -62,6 +63,8 @@ static void untestable(struct st_result *r)
 	memset(r, 0, sizeof(*r));
 	r->p = 1.0;
 	r->p_min = 1.0;
+	r->p_shape = 1.0;
+	r->p_runs = 1.0;
 	r->phi = 1.0;
 }
 
@@ -125,6 +128,120 @@ void st_count_test(const double *x, const double *ex, size_t nx,
 	r->p_min = 2.0 * (lo < hi ? lo : hi);
 	if (r->p_min > 1.0)
 		r->p_min = 1.0;
+}
+
+static int cmp_double_asc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* each non-empty histogram's mean bucket index (a log2 of its times) */
+static size_t run_means(const struct kvmcmo_hist *const *h, size_t n, double *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double tot = 0, w = 0;
+
+		for (int s = 0; h[i] && s < KVMCMO_HIST_SLOTS; s++) {
+			tot += (double)h[i]->slots[s];
+			w += (double)h[i]->slots[s] * s;
+		}
+		if (tot > 0)
+			out[m++] = w / tot;
+	}
+	return m;
+}
+
+/* ---- Mann-Whitney ------------------------------------------------------------ */
+
+#define MW_EXACT_MAX 20
+
+/* counts of the arrangements of n1 x's and n2 y's with U = u, for the last
+ * (n1, n2) asked (a diff asks the same sizes row after row) */
+static double mw_freq[(MW_EXACT_MAX * MW_EXACT_MAX) + 1];
+static int mw_n1 = -1, mw_n2 = -1;
+
+static void mw_table(int n1, int n2)
+{
+	static double f[MW_EXACT_MAX + 1][MW_EXACT_MAX * MW_EXACT_MAX + 1];
+	static double g[MW_EXACT_MAX + 1][MW_EXACT_MAX * MW_EXACT_MAX + 1];
+
+	if (n1 == mw_n1 && n2 == mw_n2)
+		return;
+	/* f[i][u]: arrangements of i x's and j y's (j the loop) with U = u,
+	 * f(i, j, u) = f(i - 1, j, u - j) + f(i, j - 1, u) */
+	memset(f, 0, sizeof(f));
+	for (int i = 0; i <= n1; i++)
+		f[i][0] = 1;            /* j = 0 */
+	for (int j = 1; j <= n2; j++) {
+		memset(g, 0, sizeof(g));
+		for (int i = 0; i <= n1; i++)
+			for (int u = 0; u <= i * j; u++)
+				g[i][u] = (i && u >= j ? g[i - 1][u - j] : 0) + f[i][u];
+		memcpy(f, g, sizeof(f));
+	}
+	memcpy(mw_freq, f[n1], sizeof(mw_freq));
+	mw_n1 = n1;
+	mw_n2 = n2;
+}
+
+void st_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, double *p,
+		     double *p_min)
+{
+	double u = 0, n1 = (double)nx, n2 = (double)ny, tot, lo = 0, hi = 0;
+
+	st_init();
+	*p = 1.0;
+	*p_min = 1.0;
+	if (!nx || !ny)
+		return;
+	for (size_t i = 0; i < nx; i++)
+		for (size_t j = 0; j < ny; j++)
+			u += x[i] > y[j] ? 1.0 : x[i] == y[j] ? 0.5 : 0.0;
+	/* the most extreme arrangement: one of C(n1 + n2, n1), on either side */
+	tot = gsl_sf_choose((unsigned int)(nx + ny), (unsigned int)nx);
+	*p_min = 2.0 / tot > 1.0 ? 1.0 : 2.0 / tot;
+	if (nx <= MW_EXACT_MAX && ny <= MW_EXACT_MAX) {
+		int ulo = (int)ceil(u), uhi = (int)floor(u);     /* ties: conservative */
+
+		mw_table((int)nx, (int)ny);
+		for (int k = 0; k <= (int)(nx * ny); k++) {
+			if (k <= ulo)
+				lo += mw_freq[k];
+			if (k >= uhi)
+				hi += mw_freq[k];
+		}
+		lo /= tot;
+		hi /= tot;
+	} else {
+		/* normal approximation with the tie correction of the variance */
+		double all[nx + ny], mu = n1 * n2 / 2, ties = 0, var, z;
+		size_t n = 0, i, j;
+
+		for (i = 0; i < nx; i++)
+			all[n++] = x[i];
+		for (i = 0; i < ny; i++)
+			all[n++] = y[i];
+		qsort(all, n, sizeof(*all), cmp_double_asc);
+		for (i = 0; i < n; i = j) {
+			for (j = i + 1; j < n && all[j] == all[i]; j++)
+				;
+			ties += pow((double)(j - i), 3) - (double)(j - i);
+		}
+		var = n1 * n2 / 12.0 * ((n1 + n2 + 1) - ties / ((n1 + n2) * (n1 + n2 - 1)));
+		if (var <= 0)
+			return;
+		z = (u - mu) / sqrt(var);
+		/* continuity correction towards the centre */
+		lo = gsl_cdf_ugaussian_P(z + 0.5 / sqrt(var));
+		hi = gsl_cdf_ugaussian_Q(z - 0.5 / sqrt(var));
+	}
+	*p = 2.0 * (lo < hi ? lo : hi);
+	if (*p > 1.0)
+		*p = 1.0;
 }
 
 /* ---- histograms -------------------------------------------------------- */
@@ -242,13 +359,20 @@ void st_hist_test(const struct kvmcmo_hist *const *a, size_t na,
 
 	r->testable = 1;
 	r->df = (int)ngroups - 1;
-	r->p_min = 0.0;
 	if (dfw > 0 && x2w / dfw > 1.0) {
 		r->phi = x2w / dfw;
-		r->p = gsl_cdf_fdist_Q(x2b / r->df / r->phi, r->df, dfw);
+		r->p_shape = gsl_cdf_fdist_Q(x2b / r->df / r->phi, r->df, dfw);
 	} else {
-		r->p = gsl_cdf_chisq_Q(x2b, r->df);
+		r->p_shape = gsl_cdf_chisq_Q(x2b, r->df);
 	}
+	/* the runs as replicates: each non-empty sample's mean log2 bucket */
+	{
+		double xa[na + 1], xb[nb + 1];
+		size_t ma = run_means(a, na, xa), mb = run_means(b, nb, xb);
+
+		st_mann_whitney(xa, ma, xb, mb, &r->p_runs, &r->p_min);
+	}
+	r->p = r->p_shape > r->p_runs ? r->p_shape : r->p_runs;
 }
 
 /* ---- many tests ---------------------------------------------------------- */

@@ -23,6 +23,8 @@
 
 struct st_result {
 	double p;               /* two-sided p-value, 1 when untestable */
+	double p_shape;         /* histograms: the bucket test alone */
+	double p_runs;          /* histograms: the run-level rank test alone */
 	double p_min;           /* smallest p this test could give (Tarone) */
 	double phi;             /* dispersion/heterogeneity factor used (>= 1) */
 	int df;                 /* histograms: buckets after merging - 1 */
@@ -46,7 +48,16 @@ void st_count_test(const double *x, const double *ex, size_t nx,
 		   const double *y, const double *ey, size_t ny,
 		   struct st_result *r);
 
-/* Two sets of per-sample histograms (NULL entries count as empty). */
+/*
+ * Two sets of per-sample histograms (NULL entries count as empty).  Two
+ * tests, both of which must reject (an intersection-union test: p is the
+ * larger of the two): the shape of the pooled buckets (above), and a
+ * Mann-Whitney rank test of the runs themselves (each sample's mean log2
+ * bucket), because the aborts of one run share its conditions (host load,
+ * preemption of the VMM) and are not independent replicates.  With few runs
+ * a side the rank test cannot get small (p_min = 2 / C(na + nb, na)) and
+ * the row drops out of the Tarone family.
+ */
 void st_hist_test(const struct kvmcmo_hist *const *a, size_t na,
 		  const struct kvmcmo_hist *const *b, size_t nb,
 		  struct st_result *r);
@@ -58,6 +69,12 @@ void st_hist_test(const struct kvmcmo_hist *const *a, size_t na,
  * *ntestable gets that count (the family size actually paid for).
  */
 size_t st_tarone(const double *p_min, size_t m, double alpha, size_t *ntestable);
+
+/* two-sided Mann-Whitney U test: exact null distribution up to 20 x 20
+ * (ties: midranks, conservatively rounded), normal with tie correction
+ * beyond; *p_min the smallest p it could give */
+void st_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, double *p,
+		     double *p_min);
 
 /* mean and sample standard deviation (0 for n < 2) */
 void st_mean_sd(const double *v, size_t n, double *mean, double *sd);
