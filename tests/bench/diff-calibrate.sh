@@ -3,7 +3,9 @@
 # how often it finds an injected change (power), on synthetic recordings with
 # real Poisson noise (tests/bench/diff-gen.py): PAIRS pairs of independent
 # recordings of one 200-VM workload profile, 3 samples each; then the same
-# with 10% of the VMs changed (their nisv outcome becomes error).
+# with 10% of the VMs changed (their nisv outcome becomes error); then
+# timing: 10 pairs of 50-VM recordings of 10 samples, identical, and with
+# 20% of the VMs' aborts taking twice as long.
 #
 #   tests/bench/diff-calibrate.sh [PAIRS (30)] [VMS (200)]
 set -eu
@@ -15,6 +17,9 @@ mkdir -p "$out"
 gen() { [ -s "$out/$1.json" ] || tests/bench/diff-gen.py --vms "$vms" --samples 3 "${@:2}" -o "$out/$1.json"; }
 for i in $(seq $((2 * pairs))); do gen "s$i" --seed "$i"; done
 for i in $(seq "$pairs"); do gen "c$i" --seed $((1000 + i)) --change nisv-to-error:0.1; done
+gen10() { [ -s "$out/$1.json" ] || tests/bench/diff-gen.py --vms 50 --samples 10 "${@:2}" -o "$out/$1.json"; }
+for i in $(seq 20); do gen10 "t$i" --seed $((2000 + i)); done
+for i in $(seq 10); do gen10 "x$i" --seed $((3000 + i)) --change latency-x2:0.2; done
 python3 - "$out" "$pairs" <<'PY'
 import json, subprocess, sys
 out, pairs = sys.argv[1], int(sys.argv[2])
@@ -64,4 +69,19 @@ for key in ("< 5", "5 to 50", ">= 50"):
     if key in bins:
         print("  %-8s %d of %d" % (key, bins[key][0], bins[key][1]))
 print("  unchanged VMs flagged: %d" % wrong)
+fp = found = wrong = 0
+for i in range(1, 11):
+    rc, d = diff("%s/t%d.json" % (out, 2 * i - 1), "%s/t%d.json" % (out, 2 * i))
+    fp += d["changed_rows"]
+    rc, d = diff("%s/t%d.json" % (out, 2 * i - 1), "%s/x%d.json" % (out, i))
+    for v in d["vms"]:
+        hit = any(r["changed"] for r in v["rows"] if r["metric"] == "latency_ns")
+        # diff-gen changes the first 20% of the VMs: vm0000..vm0009 (vm0000 is multi#1)
+        moved = v["key"] == "multi#1" or int(v["key"][2:] or 0) < 10 if v["key"].startswith("vm") \
+            else v["key"] == "multi#1"
+        found += hit and moved
+        wrong += hit and not moved
+print("timing, 10 samples a side, 50 VMs: identical pairs: %d rows flagged in 10 pairs; "
+      "aborts twice as long in 10 of 50 VMs: %d of 100 changed VMs flagged, %d others"
+      % (fp, found, wrong))
 PY

@@ -12,6 +12,7 @@ one unchanged workload.  --change injects a known change.
     diff-gen.py --vms 1000 --samples 3 --seed 1 -o base.json
     diff-gen.py --vms 1000 --samples 3 --seed 2 -o new.json
     diff-gen.py ... --change nisv-to-error:0.1      # 10% of the VMs changed
+    diff-gen.py ... --change latency-x2:0.1         # their aborts take twice as long
 
 The output says in target.command that it is synthetic.
 """
@@ -98,7 +99,9 @@ def vm_json(key, prof, rng, change, seconds):
     lat = {}
     for (k, f, m, o), lam in sorted(prof["rows"].items()):
         shape = prof["lat"][o]
-        if change and o == "nisv":
+        if change == "latency-x2":
+            shape = [0.0] + shape[:-1]      # every abort takes twice as long
+        elif change and o == "nisv":
             o = "error"
         b = poisson_hist(rng, lam, shape)
         if sum(b):
@@ -146,20 +149,21 @@ def main():
     prng = random.Random(a.profile_seed)
     profiles = [profile(prng, i) for i in range(a.vms)]
     rng = random.Random(a.seed * 1000003 + a.profile_seed)
-    changed = set()
+    changed, what = set(), ""
     if a.change:
         what, frac = a.change.split(":")
-        if what != "nisv-to-error":
-            ap.error("--change: only nisv-to-error:FRACTION")
+        if what not in ("nisv-to-error", "latency-x2"):
+            ap.error("--change: nisv-to-error:FRACTION or latency-x2:FRACTION")
         n = max(1, int(round(float(frac) * a.vms)))
-        changed = {i for i in range(a.vms) if "nisv" in {k[3] for k in profiles[i]["rows"]}}
+        changed = {i for i in range(a.vms)
+                   if what != "nisv-to-error" or "nisv" in {k[3] for k in profiles[i]["rows"]}}
         changed = set(sorted(changed)[:n])
     samples = []
     t0 = 1767225600 * 10**9 + a.seed * 10**12
     for s in range(a.samples):
         seconds = 10.0
         vms = [vm_json("vm%04d" % i if i % 50 else "multi#%d" % (i // 50 + 1),
-                       profiles[i], rng, i in changed, seconds) for i in range(a.vms)]
+                       profiles[i], rng, what if i in changed else "", seconds) for i in range(a.vms)]
         samples.append({"start": "2026-01-01T00:00:00.000Z", "start_unix_ns": t0 + s * 10**10,
                         "duration_ns": int(seconds * 1e9), "vms": vms,
                         "stats": {k: 0 for k in STATS}, "interrupted": False,
