@@ -258,8 +258,8 @@ static const struct wl_case cases[] = {
 	 * fault) */
 	CASE("rw_read_exec", STEP(READ, RW, 4), STEP(EXEC, RW, 4)),
 	/* exec/translation/none/other x4: KVM injects a prefetch abort
-	 * (kvmcmo has no label for that; "skip" before 5.11, see
-	 * host_facts()); the guest takes 4 exceptions and returns to x30 */
+	 * (kvmcmo has no label for that); the guest takes 4 exceptions and
+	 * returns to x30 */
 	CASE("none_exec", STEP(EXEC, NONE, 4)),
 	/* read/translation/none/mmio_kernel x4: 32-bit reads of GICD_CTLR,
 	 * GICD_TYPER, GICD_IIDR, GICD_TYPER2 of an in-kernel vGICv3; no exit */
@@ -351,7 +351,6 @@ static struct wl_host {
 	int dic;                /* CTR_EL0.DIC: KVM maps normal memory executable */
 	int hafdbs;             /* the guest's ID_AA64MMFR1_EL1.HAFDBS != 0 */
 	int s1ptw_read;         /* a S1PTW translation fault is a read */
-	int pabt_skip;          /* kvmcmo reads an injected prefetch abort as skip */
 } host = { .s1ptw_read = 1 };
 
 /*
@@ -406,11 +405,6 @@ static int host_facts(int kvm_fd, int need_vcpu)
 	int r;
 
 	host.s1ptw_read = !rel || release_has(rel, 6002000, s1ptw_stable, 3);
-	/* before "KVM: arm64: Inject AArch64 exceptions from HYP" (v5.11)
-	 * kvm_inject_pabt() moved the guest PC to the vector at once: with no
-	 * vcpu->arch.iflags, kvmcmo's skip test (the PC moved) then reads the
-	 * injected prefetch abort as "skip" (bpf/kvm_read.bpf.h) */
-	host.pabt_skip = rel && rel < 5011000;
 #if defined(__aarch64__)
 	{
 		uint64_t ctr;
@@ -531,8 +525,7 @@ static void truth_access(struct truth *t, enum wl_region r, uint64_t page,
 		f = KVMCMO_FAULT_TRANSLATION;
 		if (a->exec) {
 			/* kvm_inject_pabt(): the guest takes a prefetch abort */
-			count(t, a->kind, f, ms, host.pabt_skip ? KVMCMO_OUTCOME_SKIP
-								: KVMCMO_OUTCOME_OTHER);
+			count(t, a->kind, f, ms, KVMCMO_OUTCOME_OTHER);
 			t->guest_exceptions++;
 		} else if (a->cm) {
 			count(t, a->kind, f, ms, KVMCMO_OUTCOME_SKIP);
