@@ -51,12 +51,13 @@ static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu)
  * Defer guest PC increment") kvm_incr_pc() sets INCREMENT_PC, bit 1 of
  * vcpu->arch.iflags (6.0+; bits 1..3 also encode a pending exception when
  * bit 0, PENDING_EXCEPTION, is set).  Before it, kvm_skip_instr() moved
- * the PC at once: compare with the PC seen at entry.
+ * the PC at once, by the instruction's length (ESR.IL): an injected
+ * exception also moves the PC (to a vector), so only PC + length is a skip.
  */
 #define KVMCMO_IFLAG_PENDING_EXCEPTION 0x1
 #define KVMCMO_IFLAG_INCREMENT_PC      0x2
 
-static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc)
+static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc, __u64 esr)
 {
 	if (bpf_core_field_exists(vcpu->arch.iflags)) {
 		__u8 f = BPF_CORE_READ(vcpu, arch.iflags);
@@ -64,7 +65,7 @@ static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_p
 		return (f & (KVMCMO_IFLAG_PENDING_EXCEPTION | KVMCMO_IFLAG_INCREMENT_PC)) ==
 		       KVMCMO_IFLAG_INCREMENT_PC;
 	}
-	return kvm_read_pc(vcpu) != entry_pc;
+	return kvm_read_pc(vcpu) == entry_pc + ((esr & KVMCMO_ESR_IL) ? 4 : 2);
 }
 
 struct kvmcmo_slot {

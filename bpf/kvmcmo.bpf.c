@@ -453,7 +453,7 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 	if (ret == 0)
 		obs.exit_reason = BPF_CORE_READ(vcpu, run, exit_reason);
 	/* the skip test only matters when nothing else happened */
-	if (ret > 0 && !(obs.events & ~KVMCMO_EV_MEMSLOT) && kvm_read_skipped(vcpu, t->pc))
+	if (ret > 0 && !(obs.events & ~KVMCMO_EV_MEMSLOT) && kvm_read_skipped(vcpu, t->pc, esr))
 		obs.events |= KVMCMO_EV_SKIP;
 
 	thread_vm(t, vcpu);

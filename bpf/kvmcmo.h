@@ -98,6 +98,7 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 #define KVMCMO_EC_IABT_CUR      0x21
 #define KVMCMO_EC_DABT_LOW      0x24
 #define KVMCMO_EC_DABT_CUR      0x25
+#define KVMCMO_ESR_IL           (1ULL << 25)    /* 32-bit instruction */
 #define KVMCMO_ESR_ISV          (1ULL << 24)
 #define KVMCMO_ESR_CM           (1ULL << 8)
 #define KVMCMO_ESR_S1PTW        (1ULL << 7)
