@@ -235,6 +235,11 @@ static int run_batch(struct top_source *src, struct top_view_opts *vo)
 	memset(&prev, 0, sizeof(prev));
 	memset(&cur, 0, sizeof(cur));
 	deadline = base.taken_ns;
+	/*
+	 * A signal during a sleep ends it: the frame then covers the partial
+	 * interval and is the last.  A signal during a read or a write is
+	 * seen after it: one more frame, at once, is the last.
+	 */
 	for (long i = 0; !env.iterations || i < env.iterations; i++) {
 		struct top_frame fr;
 		char why[512];
@@ -271,8 +276,10 @@ static int run_batch(struct top_source *src, struct top_view_opts *vo)
 			err = KVMCMO_EXIT_FAIL;
 			break;
 		}
-		if (exiting)
+		if (in.final)
 			break;
+		if (exiting)            /* the final frame next, without -n's limit */
+			i--;
 	}
 	top_sample_free(&base);
 	top_sample_free(&prev);
