@@ -101,6 +101,8 @@ grep -m1 '^boot.sh: kernel' "$work/boot.txt" | sed 's/^boot.sh: /== /'
 if [ $rc -ne 0 ]; then
 	fail "guest on $kernel did not finish (boot.sh exit $rc)"
 	tail -20 "$work/boot.txt"
+	echo "-- last lines of the guest console:"
+	tail -30 "$work/console.log" 2>/dev/null
 else
 	ok "guest on $kernel: $(tail -1 "$work/boot.txt" | sed 's/^boot.sh: //')"
 	mkdir -p "$work/html"
@@ -109,7 +111,8 @@ else
 	tally "$work/check.txt" check.py
 fi
 if [ -n "$keep" ]; then
-	mkdir -p "$keep" && cp -r "$work/out" "$work/html" "$keep/" 2>/dev/null
+	mkdir -p "$keep" && cp -r "$work/out" "$work/html" "$work/console.log" "$work/boot.txt" \
+		"$keep/" 2>/dev/null
 fi
 
 # ---- the fuzzer's committed corpus
