@@ -101,8 +101,23 @@ for n in $started; do
 	eval "p=\$pid_$n"
 	kill -INT "$p" 2>/dev/null
 done
+# bounded: a tool that does not exit within ~120 s of SIGINT is recorded
+# (with where its threads sleep) and killed, so the rest still comes back
 for n in $started; do
 	eval "p=\$pid_$n"
+	i=0
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 600 ]; do
+		i=$((i + 1))
+		sleep 0.2
+	done
+	if kill -0 "$p" 2>/dev/null; then
+		say "$n did not exit after SIGINT: killed"
+		for t in /proc/$p/task/*; do
+			echo "== $t $(cat $t/comm 2>/dev/null) wchan=$(cat $t/wchan 2>/dev/null)"
+			cat $t/stack 2>/dev/null
+		done > /out/$n.hang
+		kill -9 "$p"
+	fi
 	wait "$p"
 	echo $? > /out/$n.rc
 done

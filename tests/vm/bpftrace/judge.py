@@ -159,8 +159,10 @@ def main():
         check(ready, f"{tag} bpftrace {what} attached"
               + (f" (compile+attach {float(ready[1]) - float(ready[0]):.0f} s)" if len(ready) == 2 else ""),
               "bpftrace could not run it: " + " | ".join(why))
+        hang = read(f"{out}/{n}.hang").strip().splitlines()[:6]
         check(read(f"{out}/{n}.rc").strip() == "0", f"{tag} bpftrace {what} exited 0 on SIGINT",
-              f"rc {read(f'{out}/{n}.rc').strip()}: " + " | ".join(why))
+              f"rc {read(f'{out}/{n}.rc').strip()}: " + " | ".join(why)
+              + (" | no exit within 120 s of SIGINT, killed: " + " | ".join(hang) if hang else ""))
 
     # kvmcmo.bt: one print at exit, equal to kvmcmo stat and to the truth
     blocks = parse_bt(read(f"{out}/bt.txt"))
