@@ -53,6 +53,28 @@ out:
 	top_sample_free(&s);
 }
 
+/* a VM destroyed between the reads of the live and the dead VM maps is in
+ * both lists: kept once (the destroyed entry), its rows counted once */
+TEST(vm_listed_twice)
+{
+	struct snap_builder b;
+	struct top_sample s;
+	const struct top_vmstat *a;
+
+	snap1(&b);
+	vm(&b, VM_A, 100, "web", false);
+	if (!ASSERT_EQ(top_sample_from_snapshot(&s, &b.s), 0, "convert"))
+		return;
+	ASSERT_EQ(s.nvms, 3, "A once");
+	a = top_sample_find(&s, VM_A);
+	if (ASSERT_TRUE(a != NULL, "A")) {
+		ASSERT_EQ(a->alive, 0, "the destroyed entry kept");
+		ASSERT_EQ(a->aborts[K(CMO)][F(TRANSLATION)][M(RW)][O(MAP_RW)], 4, "counted once");
+		ASSERT_EQ(a->nvcpus, 3, "vCPUs once");
+	}
+	top_sample_free(&s);
+}
+
 TEST(columns_count_the_focus_kind)
 {
 	struct snap_builder b;
@@ -312,6 +334,7 @@ out:
 
 static const struct test tests[] = {
 	TEST_ENTRY(sample_from_snapshot),
+	TEST_ENTRY(vm_listed_twice),
 	TEST_ENTRY(columns_count_the_focus_kind),
 	TEST_ENTRY(rates_totals_and_percentiles),
 	TEST_ENTRY(filters_and_sorting),

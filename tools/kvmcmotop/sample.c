@@ -91,14 +91,43 @@ static size_t merge_regions(struct top_region *v, size_t n)
 	return m;
 }
 
+/*
+ * Sorted by id, one VM listed twice is kept once.  kvmcmo_snapshot_read()
+ * reads the live VMs, then the destroyed ones: a VM destroyed in between
+ * is in both lists (seen in the emulated host, VMs coming and going every
+ * second).  The destroyed entry is the newer one.  Rows are keyed by id,
+ * so nothing is counted twice.
+ */
+static void dedupe_vms(struct top_sample *s)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < s->nvms; i++) {
+		struct top_vmstat *keep = m ? &s->vms[m - 1] : NULL, *v = &s->vms[i];
+
+		if (keep && keep->id == v->id) {
+			if (keep->alive && !v->alive) {
+				top_vmstat_free(keep);
+				*keep = *v;
+			} else {
+				top_vmstat_free(v);
+			}
+			continue;
+		}
+		if (m != i)
+			s->vms[m] = *v;
+		m++;
+	}
+	s->nvms = m;
+}
+
 int top_sample_normalize(struct top_sample *s)
 {
 	qsort(s->vms, s->nvms, sizeof(*s->vms), cmp_vm);
+	dedupe_vms(s);
 	for (size_t i = 0; i < s->nvms; i++) {
 		struct top_vmstat *v = &s->vms[i];
 
-		if (i && v->id == s->vms[i - 1].id)
-			return -EINVAL;         /* one VM twice: not a snapshot */
 		v->nvcpus = merge_vcpus(v->vcpus, v->nvcpus);
 		v->nregions = merge_regions(v->regions, v->nregions);
 	}
@@ -172,6 +201,7 @@ int top_sample_from_snapshot(struct top_sample *out, const struct kvmcmo_snapsho
 	}
 	out->nvms = s->nvms;
 	qsort(out->vms, out->nvms, sizeof(*out->vms), cmp_vm);
+	dedupe_vms(out);                /* before rows find their VM by id */
 
 	/* caps follow the sorted order: index by position in out->vms */
 #define CAP(arr, v) (arr[(v) - out->vms])

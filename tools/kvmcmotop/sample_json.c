@@ -162,10 +162,5 @@ int top_sample_from_json(struct top_sample *out, const json_t *doc, char *why, s
 	st = json_object_get(doc, "stats");
 	for (i = 0; i < KVMCMO_STAT__COUNT; i++)
 		out->stats[i] = u64_of(st, kvmcmo_stat_label[i]);
-	err = top_sample_normalize(out);
-	if (err) {
-		top_sample_free(out);
-		return top_why(why, len, "the same VM twice in \"vms\"");
-	}
-	return 0;
+	return top_sample_normalize(out);
 }

@@ -85,7 +85,8 @@ const struct top_vmstat *top_sample_find(const struct top_sample *s, __u64 id);
 int top_vmstat_diff(struct top_vmstat *out, const struct top_vmstat *cur,
 		    const struct top_vmstat *ref);
 void top_vmstat_free(struct top_vmstat *v);
-/* sort vms, vcpus and regions into the orders above; sum duplicates */
+/* sort vms, vcpus and regions into the orders above; sum duplicate rows,
+ * keep a VM listed twice once (the destroyed entry) */
 int top_sample_normalize(struct top_sample *s);
 
 /* ---- sample_json.c ------------------------------------------------------- */
