@@ -25,6 +25,7 @@ mkdir -p /out/runs
 : > /out/runs.tsv
 echo 0 > /proc/sys/kernel/bpf_stats_enabled 2>/dev/null
 uname -r > /out/uname
+cat /proc/sys/net/core/bpf_jit_enable > /out/bpf_jit_enable 2>/dev/null
 [ -d /sys/kernel/debug/kprobes ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 # guest uptime first: under icount it is the instruction clock

@@ -115,6 +115,7 @@ def analyze_boot(d):
     b['boot_wall_s'] = int(rc[1]) if len(rc) > 1 else None
     out = os.path.join(d, 'out')
     b['uname'] = read(os.path.join(out, 'uname'))
+    b['bpf_jit_enable'] = read(os.path.join(out, 'bpf_jit_enable'))
     summary = read(os.path.join(d, 'boot.txt'), '').splitlines()
     b['boot_summary'] = summary[-1] if summary else None
     status = read(os.path.join(out, 'status'))
@@ -134,6 +135,9 @@ def analyze_boot(d):
     if prog:
         b['last_progress'] = prog[-1]
     b['stalled'] = os.path.exists(os.path.join(d, 'stalled'))
+    killed = read(os.path.join(d, 'killed.txt'))
+    if killed:
+        b['killed_from_outside'] = killed.splitlines()
     if status == 'unsupported':
         b['status'] = 'unsupported'
         b['check'] = read(os.path.join(out, 'check.txt'))

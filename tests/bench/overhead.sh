@@ -4,7 +4,7 @@
 #
 #   tests/bench/overhead.sh [--kernels "5.10 6.1 6.12 7.2"] [--modes "fentry kprobe"]
 #                           [--clocks "icount wall"] [--rounds 5] [--pages 10000]
-#                           [--warmup-max 8] [--jobs 2] [--timeout 7200] [--stall 900]
+#                           [--warmup-max 8] [--jobs 2] [--timeout 7200] [--stall 900] [--retries 5]
 #                           [--commit REV | --binary PATH] [--out DIR] [--no-stats] [--quiet-wait 1800]
 #   tests/bench/overhead.sh --analyze DIR      (tables again from DIR's boots)
 #
@@ -28,6 +28,9 @@
 # and load every 2 s during the boot (K-MODE-wall/host-load.txt).
 # A boot whose console stays silent for --stall seconds is stopped as hung
 # (K-MODE-CLOCK/progress.txt: the console with host times, K-MODE-CLOCK/stalled).
+# A boot whose qemu was killed by someone else (SIGTERM/SIGINT from outside:
+# the host is shared) is booted again, at most --retries times
+# (DIR/killed-K-MODE-CLOCK.txt says when and by which pid).
 # Several invocations may share one --out DIR (e.g. icount now, wall later):
 # --analyze DIR tabulates every boot in it; each boot keeps its command line.
 #
@@ -49,7 +52,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 KERNELS="5.10 6.1 6.12 7.2" MODES="fentry kprobe" CLOCKS="icount wall"
-ROUNDS=5 PAGES=10000 WARM_MAX=8 JOBS=2 TIMEOUT=7200 BINARY="" OUT="" STATS=1 ANALYZE="" QUIET_WAIT=1800 STALL=900 COMMIT=""
+ROUNDS=5 PAGES=10000 WARM_MAX=8 JOBS=2 TIMEOUT=7200 BINARY="" OUT="" STATS=1 ANALYZE="" QUIET_WAIT=1800 STALL=900 COMMIT="" RETRIES=5
 CMDLINE="tests/bench/overhead.sh $*"
 
 usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
         --no-stats) STATS=0; shift ;;
         --quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
         --stall) STALL=${2:?}; shift 2 ;;
+        --retries) RETRIES=${2:?}; shift 2 ;;
         --analyze) ANALYZE=${2:?}; shift 2 ;;
         -h|--help) usage ;;
         *) echo "overhead.sh: unknown argument $1" >&2; usage ;;
@@ -86,6 +90,7 @@ for c in $CLOCKS; do case $c in icount|wall) ;; *) die "--clocks: '$c' (icount, 
 for v in "$ROUNDS" "$PAGES" "$WARM_MAX" "$JOBS" "$TIMEOUT" "$STALL" "$QUIET_WAIT"; do
     case $v in ''|*[!0-9]*|0) die "not a positive number: '$v'" ;; esac
 done
+case $RETRIES in ''|*[!0-9]*) die "--retries: not a number: '$RETRIES'" ;; esac
 
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/kvmcmo-bench.XXXXXX")}
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -129,8 +134,26 @@ CACHE=${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}
 } > "$OUT/meta.txt"
 cat "$OUT/meta.txt" >> "$OUT/meta-history.txt"
 
-# boot KERNEL MODE CLOCK: one boot; its files in OUT/K-MODE-CLOCK
+# boot KERNEL MODE CLOCK: one boot, again (up to --retries times) when
+# something outside killed its qemu; its files in OUT/K-MODE-CLOCK
 boot() {
+    local d=$OUT/$1-$2-$3 n=0 rc
+    while :; do
+        boot_once "$@"
+        read -r rc _ < "$d/boot.rc"
+        [ "$rc" = 125 ] && [ ! -e "$d/stalled" ] && grep -aq 'terminating on signal' "$d/console.log" 2>/dev/null || break
+        n=$((n + 1))
+        echo "$(date -u +%FT%TZ) attempt $n: $(grep -a 'terminating on signal' "$d/console.log" | head -n 1)" >> "$OUT/killed-$1-$2-$3.txt"
+        echo "overhead.sh: $1 $2 $3: qemu was killed from outside ($(grep -a -m1 'terminating on signal' "$d/console.log"))" >&2
+        [ "$n" -le "$RETRIES" ] || break
+        echo "overhead.sh: $1 $2 $3: booting again in 60 s ($n of $RETRIES)" >&2
+        sleep 60
+    done
+    [ -e "$OUT/killed-$1-$2-$3.txt" ] && cp "$OUT/killed-$1-$2-$3.txt" "$d/killed.txt"
+    return 0
+}
+
+boot_once() {
     local k=$1 m=$2 c=$3 d t0 rc args=()
     d=$OUT/$k-$m-$c
     rm -rf "$d"
