@@ -174,6 +174,14 @@ int kvmcmo_snapshot_delta(const struct kvmcmo_snapshot *cur,
 			  struct kvmcmo_snapshot *d);
 void kvmcmo_snapshot_free(struct kvmcmo_snapshot *s);
 const struct kvmcmo_vm *kvmcmo_snapshot_vm(const struct kvmcmo_snapshot *s, __u64 id);
+/*
+ * Drop a destroyed VM's rows (and its name) from the kernel maps, once a
+ * long-lived reader has taken its last numbers: VM churn would fill them
+ * otherwise.  0, -EBUSY while the VM is alive, or another -errno.
+ * Readers' cumulative views must keep their own copy: the VM is gone from
+ * later snapshots.
+ */
+int kvmcmo_forget_vm(struct kvmcmo *k, __u64 id);
 
 /* ---- VM names (user/vmname.c) ------------------------------------------- */
 

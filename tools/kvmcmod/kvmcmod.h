@@ -88,6 +88,12 @@ struct kd_model {
 	__u64 stats[KVMCMO_STAT__COUNT];        /* the kernel side's counters */
 	__u64 vms_dropped;              /* VMs not tracked: --max-vms */
 	__u64 vms_expired;              /* VMs whose grace ended */
+	/* ids expired by the last update: the poll loop then drops their
+	 * rows from the kernel maps (kvmcmo_forget_vm) */
+	__u64 *forget;
+	size_t nforget;
+	/* rows per kernel map at the last poll (kd_kmap_names order) */
+	size_t kernel_rows[5];
 	/* the previous raw snapshot, for deltas */
 	struct kvmcmo_snapshot prev;
 	bool have_prev;

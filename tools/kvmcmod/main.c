@@ -339,6 +339,15 @@ static int poll_once(struct kd_daemon *d, struct kvmcmo *k, bool rename_vms)
 		kvmcmo_err("cannot update the model: %s", strerror(-err));
 		return KVMCMO_EXIT_FAIL;
 	}
+	/* expired VMs leave the kernel maps too (only this thread writes the
+	 * forget list): churn never fills them */
+	for (size_t i = 0; i < d->model.nforget; i++) {
+		int e = kvmcmo_forget_vm(k, d->model.forget[i]);
+
+		if (e)
+			kvmcmo_warn("cannot drop the rows of destroyed VM %llu: %s",
+				    (unsigned long long)d->model.forget[i], strerror(-e));
+	}
 	if (env.textfile) {
 		static int last_err;
 

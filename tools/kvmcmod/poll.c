@@ -48,6 +48,7 @@ void kd_model_free(struct kd_model *m)
 	for (size_t i = 0; i < m->nvms; i++)
 		kd_vm_free(&m->vms[i]);
 	free(m->vms);
+	free(m->forget);
 	kvmcmo_snapshot_free(&m->acc);
 	kvmcmo_snapshot_free(&m->prev);
 	memset(m, 0, sizeof(*m));
@@ -326,6 +327,11 @@ int kd_model_update(struct kd_model *m, struct kvmcmo_snapshot *cur)
 					 (double)vm->cmo_inc / dt);
 	}
 	memcpy(m->stats, cur->stats, sizeof(m->stats));
+	m->kernel_rows[0] = cur->naborts;
+	m->kernel_rows[1] = cur->nlat;
+	m->kernel_rows[2] = cur->ndabts;
+	m->kernel_rows[3] = cur->ndfaults;
+	m->kernel_rows[4] = cur->nregions;
 	kvmcmo_snapshot_free(&m->prev);
 	m->prev = *cur;
 	memset(cur, 0, sizeof(*cur));

@@ -510,6 +510,27 @@ static void self(struct kd_buf *b, const struct kd_model *m, unsigned int flags)
 			kd_buf_printf(b, "kvmcmo_probe_anomalies_total{reason=\"%s\"} %llu\n",
 				      kvmcmo_stat_label[i], (unsigned long long)m->stats[i]);
 
+	{
+		/* the order of kd_model.kernel_rows; capacities from bpf/kvmcmo.h */
+		static const char *const name[] = { "aborts", "latency", "dabts", "dfaults", "regions" };
+		static const unsigned long cap[] = {
+			KVMCMO_MAX_ABORT_KEYS, KVMCMO_MAX_LAT_KEYS,
+			KVMCMO_MAX_VMS * KVMCMO_DABT__COUNT, KVMCMO_MAX_DFAULT_KEYS,
+			KVMCMO_MAX_REGION_KEYS,
+		};
+
+		family(b, "kvmcmo_kernel_map_rows", "gauge",
+		       "Rows in each kernel map at the last poll; destroyed VMs' rows leave "
+		       "after the grace period.");
+		for (int i = 0; i < 5; i++)
+			kd_buf_printf(b, "kvmcmo_kernel_map_rows{map=\"%s\"} %zu\n", name[i],
+				      m->kernel_rows[i]);
+		family(b, "kvmcmo_kernel_map_capacity", "gauge",
+		       "Rows each kernel map can hold; a full map counts map_full drops.");
+		for (int i = 0; i < 5; i++)
+			kd_buf_printf(b, "kvmcmo_kernel_map_capacity{map=\"%s\"} %lu\n", name[i],
+				      cap[i]);
+	}
 	counter1(b, "kvmcmo_polls_total", "Reads of the kernel maps.", m->polls);
 	counter1(b, "kvmcmo_poll_errors_total", "Reads of the kernel maps that failed.",
 		 m->poll_errors);

@@ -240,11 +240,19 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 		qsort(m->vms, m->nvms, sizeof(*m->vms), cmp_vm_id);
 	}
 	/* grace: the destroyed VMs whose time is up go */
+	m->nforget = 0;
 	for (size_t i = 0; i < m->nvms; i++) {
 		struct kd_vm *vm = &m->vms[i];
 
 		if (!vm->alive && s->taken_ns >= vm->destroyed_ns &&
 		    s->taken_ns - vm->destroyed_ns >= grace) {
+			__u64 *f = realloc(m->forget, (m->nforget + 1) * sizeof(*f));
+
+			/* no memory: the rows stay in the kernel, nothing is wrong */
+			if (f) {
+				m->forget = f;
+				m->forget[m->nforget++] = vm->id;
+			}
 			kd_vm_free(vm);
 			m->vms_expired++;
 			continue;

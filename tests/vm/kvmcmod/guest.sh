@@ -158,12 +158,14 @@ kill -HUP $PA
 sleep 1
 kill -0 $PA 2>/dev/null; echo $? > /out/alive-after-hup.rc
 $W -O /out/healthz-hup.txt $A/healthz 2> /out/healthz-hup.err; echo $? > /out/healthz-hup.rc
-# C: every VM must expire (grace 2 s)
+# C: every VM must expire (grace 2 s), and its rows leave the kernel maps
+# at the poll after (kvmcmo_forget_vm)
 i=0
 while :; do
 	$WC -O /out/c-metrics.txt $C/metrics
 	grep -q '^kvmcmo_vms{state="destroyed"} 0$' /out/c-metrics.txt &&
-		grep -q '^kvmcmo_vms{state="alive"} 0$' /out/c-metrics.txt && break
+		grep -q '^kvmcmo_vms{state="alive"} 0$' /out/c-metrics.txt &&
+		grep -q '^kvmcmo_kernel_map_rows{map="aborts"} 0$' /out/c-metrics.txt && break
 	i=$((i + 1)); [ $i -gt 60 ] && break
 	sleep 0.5
 done

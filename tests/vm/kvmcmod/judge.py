@@ -283,6 +283,10 @@ def main():
           c.get(("kvmcmo_vms_expired_total", frozenset())) == len(vms) and
           not family(c, "kvmcmo_guest_aborts_total"),
           f"expired {c.get(('kvmcmo_vms_expired_total', frozenset()))} of {len(vms)}")
+    rows = {dict(ls)["map"]: int(val) for ls, val in family(c, "kvmcmo_kernel_map_rows").items()}
+    check("C: expired VMs' rows left every kernel map",
+          len(rows) == 5 and not any(rows.values()) and
+          family(c, "kvmcmo_kernel_map_capacity"), str(rows))
     check("C: host-wide histograms keep expired VMs",
           {dict(ls)["outcome"]: int(val) for ls, val in
            family(c, "kvmcmo_abort_handling_seconds_count").items()} == by_out, "")

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * forget.c - drop a destroyed VM's rows from the kernel maps.
+ *
+ * The kernel side keeps a destroyed VM's counters under its id so that a
+ * reader sees its last numbers.  A long-lived reader (kvmcmod) that has
+ * taken them calls kvmcmo_forget_vm(), or VM churn would fill the maps
+ * (a full map is counted in the map_full stat and loses aborts).
+ * Every per-VM key starts with the VM id (bpf/kvmcmo.h), so one walk per
+ * map finds the rows.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "internal.h"
+#include "kvmcmo.skel.h"
+
+/* Keys of map whose first u64 is id: collected first, then deleted, since
+ * deleting while walking a hash map can restart the walk. */
+static int forget_rows(struct bpf_map *map, __u64 id)
+{
+	int fd = bpf_map__fd(map);
+	size_t ksz = bpf_map__key_size(map), n = 0, cap = 16;
+	char *key = calloc(1, ksz), *next = calloc(1, ksz), *hits = malloc(cap * ksz);
+	int err = 0;
+
+	if (!key || !next || !hits) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = key) {
+		__u64 vm;
+
+		memcpy(key, next, ksz);
+		memcpy(&vm, key, sizeof(vm));
+		if (vm != id)
+			continue;
+		if (n == cap) {
+			char *h = realloc(hits, 2 * cap * ksz);
+
+			if (!h) {
+				err = -ENOMEM;
+				goto out;
+			}
+			hits = h;
+			cap *= 2;
+		}
+		memcpy(hits + n++ * ksz, key, ksz);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, hits + i * ksz) && errno != ENOENT && !err)
+			err = -errno;
+out:
+	free(key);
+	free(next);
+	free(hits);
+	return err;
+}
+
+/* Is id a live VM (a value in the vms map, keyed by struct kvm pointer)? */
+static int vm_alive(struct bpf_map *vms, __u64 id)
+{
+	int fd = bpf_map__fd(vms);
+	struct kvmcmo_vm_info info;
+	__u64 key, next;
+
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, &next); prev = &key) {
+		key = next;
+		if (!bpf_map_lookup_elem(fd, &key, &info) && info.id == id)
+			return 1;
+	}
+	return 0;
+}
+
+int kvmcmo_forget_vm(struct kvmcmo *k, __u64 id)
+{
+	struct kvmcmo_bpf *skel = kvmcmo_skel(k);
+	struct bpf_map *maps[] = {
+		skel->maps.aborts, skel->maps.latency, skel->maps.dabts,
+		skel->maps.dfaults, skel->maps.regions,
+	};
+	int err = 0, e;
+
+	if (vm_alive(skel->maps.vms, id))
+		return -EBUSY;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		e = forget_rows(maps[i], id);
+		if (e && !err)
+			err = e;
+	}
+	/* the name last: a reader never sees rows without their VM */
+	if (bpf_map_delete_elem(bpf_map__fd(skel->maps.dead_vms), &id) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
