@@ -8,7 +8,7 @@
  *           "double_faults": [{"kind", "memslot", "count", "gap_ns": HIST}],
  *           "latency_ns": {"<outcome>": HIST},
  *           "vcpus": [{"vcpu", "aborts", "cmo"}],             (KVMCMO_JSON_VCPUS)
- *           "regions": [{"region", "slot", "base", "size",
+ *           "regions": [{"region", "slot", "base", "size", "memslot",
  *                        "kind", "outcome", "count"}]}],       (KVMCMO_JSON_REGIONS)
  *  "stats": {"map_full", ...}}
  *
@@ -25,9 +25,8 @@
  *    dabt_injections has both sources, stats every counter;
  *  - aborts are summed over vCPUs and ordered by kind, fault, memslot,
  *    outcome in enum order; double faults by kind, memslot; vcpus by vcpu;
- *    regions by count descending, then base, size, slot, kind, outcome.
- *    Region rows differing only in memslot type (dirty logging toggled on a
- *    slot) are summed, as the document has no memslot field there;
+ *    regions by count descending, then base, size, slot, memslot, kind,
+ *    outcome (one slot has two rows when dirty logging was toggled on it);
  *  - "le" is the bucket's exclusive upper bound, the same number p50/p99
  *    report (see kvmcmo_hist_quantile());
  *  - numbers are unsigned; jansson's integers are signed 64-bit, so a
@@ -350,7 +349,7 @@ static json_t *vm_vcpus(const struct index *x, size_t lo, size_t hi, int *err)
 struct region_sum {
 	__u64 base, size, count;
 	__s32 slot;
-	__u8 kind, outcome;
+	__u8 memslot, kind, outcome;
 };
 
 static int cmp_region_key(const struct region_sum *x, const struct region_sum *y)
@@ -361,14 +360,11 @@ static int cmp_region_key(const struct region_sum *x, const struct region_sum *y
 		return x->size < y->size ? -1 : 1;
 	if (x->slot != y->slot)
 		return x->slot < y->slot ? -1 : 1;
+	if (x->memslot != y->memslot)
+		return x->memslot < y->memslot ? -1 : 1;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
 	return x->outcome < y->outcome ? -1 : x->outcome > y->outcome;
-}
-
-static int cmp_region_merge(const void *a, const void *b)
-{
-	return cmp_region_key(a, b);
 }
 
 static int cmp_region_out(const void *a, const void *b)
@@ -384,7 +380,7 @@ static json_t *vm_regions(const struct index *x, size_t lo, size_t hi, int *err)
 {
 	struct region_sum *v = malloc((hi - lo + 1) * sizeof(*v));
 	json_t *arr = json_array();
-	size_t n = 0, i, m = 0;
+	size_t m = 0, i;
 
 	if (!v || !arr) {
 		free(v);
@@ -394,21 +390,13 @@ static json_t *vm_regions(const struct index *x, size_t lo, size_t hi, int *err)
 	for (i = lo; i < hi; i++) {
 		const struct kvmcmo_region_row *r = ROW(x, struct kvmcmo_region_row, i);
 
-		if (r->key.kind >= NK || r->key.outcome >= NO)
+		if (r->key.kind >= NK || r->key.outcome >= NO || r->key.memslot >= NM)
 			continue;
-		v[n++] = (struct region_sum){
+		v[m++] = (struct region_sum){
 			.base = r->key.base, .size = r->key.size, .count = r->count,
 			.slot = r->key.slot < 0 ? -1 : r->key.slot,
-			.kind = r->key.kind, .outcome = r->key.outcome,
+			.memslot = r->key.memslot, .kind = r->key.kind, .outcome = r->key.outcome,
 		};
-	}
-	/* sum rows that differ only in memslot type, then order for output */
-	qsort(v, n, sizeof(*v), cmp_region_merge);
-	for (i = 0; i < n; i++) {
-		if (m && !cmp_region_key(&v[m - 1], &v[i]))
-			v[m - 1].count += v[i].count;
-		else
-			v[m++] = v[i];
 	}
 	qsort(v, m, sizeof(*v), cmp_region_out);
 	for (i = 0; i < m; i++) {
@@ -420,9 +408,10 @@ static json_t *vm_regions(const struct index *x, size_t lo, size_t hi, int *err)
 			snprintf(name, sizeof(name), "slot%d", (int)v[i].slot);
 		else
 			snprintf(name, sizeof(name), "0x%08llx", (unsigned long long)v[i].base);
-		append(arr, json_pack("{s:s, s:I, s:o, s:o, s:s, s:s, s:o}",
+		append(arr, json_pack("{s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:o}",
 				      "region", name, "slot", (json_int_t)v[i].slot,
 				      "base", ju64(v[i].base), "size", ju64(v[i].size),
+				      "memslot", kvmcmo_memslot_label[v[i].memslot],
 				      "kind", kvmcmo_kind_label[v[i].kind],
 				      "outcome", kvmcmo_outcome_label[v[i].outcome],
 				      "count", ju64(v[i].count)), err);

@@ -126,7 +126,7 @@ static struct kvmcmo_region_row regions[] = {
 	RG(VM_A, -1, 0x09000000, 0x10000, READ, NONE, MMIO_USER, 10),
 	RG(VM_A, 3, 0x40000000, 0x40000000, CMO, RW, MAP_RW, 2),
 	RG(VM_A, 3, 0x40000000, 0x40000000, CMO, RW, RELAX, 12),
-	/* same region, dirty logging switched on: summed with the row above's twin */
+	/* same region, dirty logging switched on: a row of its own (memslot) */
 	RG(VM_A, 3, 0x40000000, 0x40000000, CMO, RW_DIRTY_LOG, MAP_RW, 3),
 	RG(VM_A, 0, 0x0, 0x4000000, EXEC, RO, MAP_RO, 5),       /* ties with map_rw: 5 */
 	RG(VM_A, 4, 0x80000000, 0x1000, WRITE, RW, MAP_RW, 0),  /* zero: left out */
@@ -287,11 +287,14 @@ TEST(vcpus_and_regions)
 	struct kvmcmo_snapshot s = snap();
 	json_t *root = kvmcmo_snapshot_json(&s, KVMCMO_JSON_VCPUS | KVMCMO_JSON_REGIONS);
 	json_t *v, *r;
-	static const struct { const char *region; long long slot, count; const char *outcome; } want[] = {
-		{ "slot3", 3, 12, "relax" },
-		{ "0x09000000", -1, 10, "mmio_user" },
-		{ "slot0", 0, 5, "map_ro" },            /* tie on 5: lower base first */
-		{ "slot3", 3, 5, "map_rw" },            /* 2 + 3 over memslot types */
+	static const struct {
+		const char *region; long long slot, count; const char *outcome, *memslot;
+	} want[] = {
+		{ "slot3", 3, 12, "relax", "rw" },
+		{ "0x09000000", -1, 10, "mmio_user", "none" },
+		{ "slot0", 0, 5, "map_ro", "ro" },
+		{ "slot3", 3, 3, "map_rw", "rw_dirty_log" },    /* dirty logging on */
+		{ "slot3", 3, 2, "map_rw", "rw" },              /* before it */
 	};
 
 	if (!ASSERT_TRUE(root != NULL, "render"))
@@ -314,6 +317,7 @@ TEST(vcpus_and_regions)
 		ASSERT_EQ(jint(e, "slot"), (unsigned long long)want[i].slot, "region %zu", i);
 		ASSERT_EQ(jint(e, "count"), want[i].count, "region %zu", i);
 		ASSERT_STREQ(jstr(e, "outcome"), want[i].outcome, "region %zu", i);
+		ASSERT_STREQ(jstr(e, "memslot"), want[i].memslot, "region %zu", i);
 	}
 	json_decref(root);
 }
