@@ -97,9 +97,32 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+size_t kvmcmo_utf8_clean(char *dst, size_t len, const char *src, size_t n)
+{
+	static const char repl[] = "\xef\xbf\xbd";     /* U+FFFD */
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	if (!len)
+		return 0;
+	while (i < n && s[i]) {
+		size_t l = utf8_seq(s + i, n - i);
+		const char *from = l ? (const char *)s + i : repl;
+		size_t cnt = l ? l : 3;
+
+		if (o + cnt >= len)
+			break;
+		memcpy(dst + o, from, cnt);
+		o += cnt;
+		i += l ? l : 1;
+	}
+	dst[o] = 0;
+	return o;
+}
+
 static json_t *json_name(const char *s, size_t max)
 {
-	size_t n = strnlen(s, max), i = 0, o = 0, l;
+	size_t n = strnlen(s, max);
 	char *fixed;
 	json_t *j;
 
@@ -110,17 +133,7 @@ static json_t *json_name(const char *s, size_t max)
 	fixed = malloc(3 * n + 1);
 	if (!fixed)
 		return NULL;
-	while (i < n) {
-		l = utf8_seq((const unsigned char *)s + i, n - i);
-		if (l) {
-			memcpy(fixed + o, s + i, l);
-			o += l, i += l;
-		} else {
-			memcpy(fixed + o, "\xef\xbf\xbd", 3);
-			o += 3, i++;
-		}
-	}
-	j = json_stringn(fixed, o);
+	j = json_stringn(fixed, kvmcmo_utf8_clean(fixed, 3 * n + 1, s, n));
 	free(fixed);
 	return j;
 }

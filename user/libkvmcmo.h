@@ -206,5 +206,9 @@ void kvmcmo_hist_print(FILE *f, const struct kvmcmo_hist *h, const char *unit);
 #define KVMCMO_JSON_REGIONS (1U << 2)   /* per-region rows */
 json_t *kvmcmo_snapshot_json(const struct kvmcmo_snapshot *s, unsigned int flags);
 json_t *kvmcmo_hist_json(const struct kvmcmo_hist *h);
+/* src (at most n bytes, NUL-terminated or not) into dst with every byte
+ * that is not valid UTF-8 replaced by U+FFFD, cut at a character boundary
+ * to fit len with its NUL; returns the length written */
+size_t kvmcmo_utf8_clean(char *dst, size_t len, const char *src, size_t n);
 
 #endif /* __LIBKVMCMO_H */

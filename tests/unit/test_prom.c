@@ -98,7 +98,7 @@ TEST(utf8_clean)
 	for (size_t i = 0; i < TEST_COUNT(t); i++) {
 		char out[128];
 
-		kd_utf8_clean(out, t[i].len, t[i].in);
+		kvmcmo_utf8_clean(out, t[i].len, t[i].in, strlen(t[i].in));
 		ASSERT_STREQ(out, t[i].out, "clean #%zu", i);
 	}
 }

@@ -41,56 +41,6 @@ struct kd_vm *kd_vm_find(const struct kd_model *m, __u64 id)
 
 /* ---- names ---------------------------------------------------------------- */
 
-/* length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t len;
-	__u32 c;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, past U+10FFFF */
-	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
-		return 0;
-	return len;
-}
-
-void kd_utf8_clean(char *dst, size_t len, const char *src)
-{
-	static const char repl[] = "\xef\xbf\xbd";     /* U+FFFD */
-	const unsigned char *s = (const unsigned char *)src;
-	size_t o = 0;
-
-	if (!len)
-		return;
-	while (*s) {
-		size_t n = utf8_len(s);
-		const char *from = n ? (const char *)s : repl;
-		size_t cnt = n ? n : 3;
-
-		if (o + cnt >= len)
-			break;
-		memcpy(dst + o, from, cnt);
-		o += cnt;
-		s += n ? n : 1;
-	}
-	dst[o] = 0;
-}
-
 void kd_region_label(char *buf, size_t len, const struct kvmcmo_region_key *k)
 {
 	if (k->slot >= 0)
@@ -233,7 +183,7 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 		vm->first_ns = sv->first_ns;
 		vm->fresh = true;
 		vm->destroyed_ns = sv->alive ? 0 : (sv->destroyed_ns ? sv->destroyed_ns : s->taken_ns);
-		kd_utf8_clean(vm->name, sizeof(vm->name), sv->name);
+		kvmcmo_utf8_clean(vm->name, sizeof(vm->name), sv->name, sizeof(sv->name));
 		choose_label(m, vm);
 		m->nvms++;
 		/* keep the array sorted for kd_vm_find() */
@@ -275,7 +225,8 @@ void kd_vms_rename(struct kd_model *m, const struct kvmcmo_snapshot *s)
 
 		if (!vm)
 			continue;
-		kd_utf8_clean(vm->name, sizeof(vm->name), s->vms[i].name);
+		kvmcmo_utf8_clean(vm->name, sizeof(vm->name), s->vms[i].name,
+				  sizeof(s->vms[i].name));
 		choose_label(m, vm);
 	}
 	/* tracked VMs the kernel has forgotten keep their name */
