@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 {
 	kvmcmo_log_init("kvmcmo");
 	if (argc < 2) {
-		kvmcmo_err("missing command: stat, check or selftest (try 'kvmcmo --help')");
+		kvmcmo_err("missing command: stat, check, selftest, record or diff (try 'kvmcmo --help')");
 		return KVMCMO_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
