@@ -33,6 +33,7 @@ prefix ?= /usr/local
 bindir ?= $(prefix)/sbin
 mandir ?= $(prefix)/share/man
 datadir ?= $(prefix)/share/kvmcmo
+unitdir ?= $(prefix)/lib/systemd/system
 DESTDIR ?=
 
 ifeq ($(V),1)
@@ -149,6 +150,11 @@ install: $(TOOL_BINS)
 	$(Q)install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8
 	$(Q)install -m 0755 $(TOOL_BINS) $(DESTDIR)$(bindir)/
 	$(Q)$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(mandir)/man8/)
+	$(call msg,INSTALL,$(DESTDIR)$(unitdir)/kvmcmod.service)
+	$(Q)install -d $(DESTDIR)$(unitdir) $(DESTDIR)$(datadir)/grafana
+	$(Q)sed 's|/usr/local/sbin/|$(bindir)/|' tools/kvmcmod.service > $(DESTDIR)$(unitdir)/kvmcmod.service
+	$(Q)chmod 0644 $(DESTDIR)$(unitdir)/kvmcmod.service
+	$(Q)install -m 0644 tools/grafana/kvmcmo.json $(DESTDIR)$(datadir)/grafana/
 
 clean:
 	$(call msg,CLEAN,.output)
