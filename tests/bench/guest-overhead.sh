@@ -3,7 +3,8 @@
 # tests/vm/boot.sh.  One boot = one (kernel, attach mode, clock).
 #
 # /payload/bench.conf sets MODE (fentry|kprobe), PAGES, ROUNDS, WARM_MAX,
-# STATS (1: one extra probed run with kernel.bpf_stats_enabled=1 at the end).
+# STATS (1: one extra probed run with kernel.bpf_stats_enabled=1 at the end),
+# STAT_ARGS (more `kvmcmo stat` options, e.g. --no-regions).
 #
 # Sequence:
 #   1. kvmcmo check --attach MODE; non-zero: write /out/status=unsupported, stop.
@@ -68,7 +69,7 @@ bench() {
 probed() {
     before=$(attached)
     say "run $1: starting kvmcmo stat --attach $MODE"
-    ./kvmcmo stat --json --attach "$MODE" > "/out/runs/$1.stat.json" 2> "/out/runs/$1.stat.err" &
+    ./kvmcmo stat --json --attach "$MODE" $STAT_ARGS > "/out/runs/$1.stat.json" 2> "/out/runs/$1.stat.err" &
     spid=$!
     i=0
     until grep -q '^Tracing' "/out/runs/$1.stat.err" 2>/dev/null; do

@@ -6,6 +6,7 @@
 #                           [--clocks "icount wall"] [--rounds 5] [--pages 10000]
 #                           [--warmup-max 8] [--jobs 2] [--timeout 7200] [--stall 900] [--retries 5]
 #                           [--commit REV | --binary PATH] [--out DIR] [--no-stats] [--quiet-wait 1800]
+#                           [--stat-args "ARGS"]  (more `kvmcmo stat` options, e.g. --no-regions)
 #   tests/bench/overhead.sh --analyze DIR      (tables again from DIR's boots)
 #
 # One boot of tests/vm/boot.sh per (kernel, mode, clock), running
@@ -52,7 +53,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 KERNELS="5.10 6.1 6.12 7.2" MODES="fentry kprobe" CLOCKS="icount wall"
-ROUNDS=5 PAGES=10000 WARM_MAX=8 JOBS=2 TIMEOUT=7200 BINARY="" OUT="" STATS=1 ANALYZE="" QUIET_WAIT=1800 STALL=900 COMMIT="" RETRIES=5
+ROUNDS=5 PAGES=10000 WARM_MAX=8 JOBS=2 TIMEOUT=7200 BINARY="" OUT="" STATS=1 ANALYZE="" QUIET_WAIT=1800 STALL=900 COMMIT="" RETRIES=5 STAT_ARGS=""
 CMDLINE="tests/bench/overhead.sh $*"
 
 usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -75,6 +76,7 @@ while [ $# -gt 0 ]; do
         --quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
         --stall) STALL=${2:?}; shift 2 ;;
         --retries) RETRIES=${2:?}; shift 2 ;;
+        --stat-args) STAT_ARGS=${2?}; shift 2 ;;
         --analyze) ANALYZE=${2:?}; shift 2 ;;
         -h|--help) usage ;;
         *) echo "overhead.sh: unknown argument $1" >&2; usage ;;
@@ -159,8 +161,8 @@ boot_once() {
     rm -rf "$d"
     mkdir -p "$d/payload"
     cp "$PAY/kvmcmo" "$d/payload/kvmcmo"
-    printf 'MODE=%s\nPAGES=%s\nROUNDS=%s\nWARM_MAX=%s\nSTATS=%s\n' \
-        "$m" "$PAGES" "$ROUNDS" "$WARM_MAX" "$STATS" > "$d/payload/bench.conf"
+    printf 'MODE=%s\nPAGES=%s\nROUNDS=%s\nWARM_MAX=%s\nSTATS=%s\nSTAT_ARGS="%s"\n' \
+        "$m" "$PAGES" "$ROUNDS" "$WARM_MAX" "$STATS" "$STAT_ARGS" > "$d/payload/bench.conf"
     cp "$d/payload/bench.conf" "$d/bench.conf"
     [ "$c" = icount ] && args+=(--icount)
     echo "$CMDLINE" > "$d/cmd.txt"
