@@ -71,24 +71,27 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst %.c,$(OUTPUT)/%,$(UNIT_SRCS))
 MANS := $(wildcard man/*.[0-9])
 
-# Every tools/<tool>/ holding C files is one binary: main.c has its entry
-# point, the rest also goes into lib<tool>.a for the unit tests.  A tool's
-# tools/<tool>/build.mk may set <tool>_LIBS (its extra libraries, before
-# the shared ones) and <tool>_CFLAGS.
-TOOLS := $(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c))))
--include $(wildcard tools/*/build.mk)
+# Every tools/<tool>/ (the front ends) and user/<daemon>/ (kvmcmod, beside
+# the library it aggregates with) holding C files is one binary: main.c has
+# its entry point, the rest also goes into lib<tool>.a for the unit tests.
+# Its build.mk may set <tool>_LIBS (its extra libraries, before the shared
+# ones) and <tool>_CFLAGS.
+TOOL_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c user/*/*.c))))
+TOOLS := $(sort $(notdir $(TOOL_DIRS)))
+$(foreach d,$(TOOL_DIRS),$(eval $(notdir $(d))_DIR := $(d)))
+-include $(wildcard tools/*/build.mk user/*/build.mk)
 
 define tool_rules
-$(1)_OBJS := $$(patsubst %.c,$$(OUTPUT)/%.o,$$(wildcard tools/$(1)/*.c))
-$(1)_LIBOBJS := $$(filter-out $$(OUTPUT)/tools/$(1)/main.o,$$($(1)_OBJS))
+$(1)_OBJS := $$(patsubst %.c,$$(OUTPUT)/%.o,$$(wildcard $$($(1)_DIR)/*.c))
+$(1)_LIBOBJS := $$(filter-out $$(OUTPUT)/$$($(1)_DIR)/main.o,$$($(1)_OBJS))
 
-$$(OUTPUT)/tools/$(1)/%.o: CFLAGS += -Itools/$(1) $$($(1)_CFLAGS)
+$$(OUTPUT)/$$($(1)_DIR)/%.o: CFLAGS += -I$$($(1)_DIR) $$($(1)_CFLAGS)
 
 $$(OUTPUT)/tools/lib$(1).a: $$($(1)_LIBOBJS)
 	$$(call msg,AR,$$@)
 	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
 
-$$(OUTPUT)/$(1): $$(OUTPUT)/tools/$(1)/main.o $$(OUTPUT)/tools/lib$(1).a $$(OUTPUT)/libkvmcmo.a
+$$(OUTPUT)/$(1): $$(OUTPUT)/$$($(1)_DIR)/main.o $$(OUTPUT)/tools/lib$(1).a $$(OUTPUT)/libkvmcmo.a
 	$$(call msg,LINK,$$@)
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LIBS)
 endef

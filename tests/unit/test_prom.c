@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_prom.c - kvmcmod's pure parts: the Prometheus formatter
- * (tools/kvmcmod/prom.c), the monotonic model (poll.c), VM lifecycle and
+ * (user/kvmcmod/prom.c), the monotonic model (poll.c), VM lifecycle and
  * labels (vms.c), the snapshot document (api.c) and option values
  * (config.c).  Snapshots are built by hand, as the library would return
  * them, and folded through kd_model_update(); pages are compared with

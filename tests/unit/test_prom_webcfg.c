@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_prom_webcfg.c - kvmcmod's --web.config.file (tools/kvmcmod/webcfg.c):
+ * test_prom_webcfg.c - kvmcmod's --web.config.file (user/kvmcmod/webcfg.c):
  * what parses, what is refused with which message, and basic-auth checks
  * against crypt(3) hashes made by Python's crypt module (libxcrypt).
  */

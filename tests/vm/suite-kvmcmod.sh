@@ -12,7 +12,7 @@
 # Why Prometheus runs inside the guest: the guest has no network device
 # (virtio-net is a module these kernels would need in the initramfs), and
 # loopback is all a scrape needs.  kvmcmod is a dynamic executable
-# (tools/kvmcmod/build.mk says why); tests/vm/kvmcmod/payload.sh ships its
+# (user/kvmcmod/build.mk says why); tests/vm/kvmcmod/payload.sh ships its
 # loader and libraries.  Last line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."

@@ -16,4 +16,4 @@ $(OUTPUT)/kvmcmod: LIBS := -Wl,-Bstatic $(LIBS) -Wl,-Bdynamic
 endif
 
 # the unit tests of kvmcmod's pure parts include its header
-$(OUTPUT)/tests/unit/test_prom%: CFLAGS += -Itools/kvmcmod
+$(OUTPUT)/tests/unit/test_prom%: CFLAGS += -Iuser/kvmcmod
