@@ -41,35 +41,9 @@ have_all() {
 }
 
 # ---------------------------------------------------------------- mirror URIs
-# Prints "MAIN_URI SECURITY_URI" read from the host's apt sources.
-mirror_uris() {
-    local main="" sec="" f=/etc/apt/sources.list.d/debian.sources
-    if [ -r "$f" ]; then
-        # deb822: pair each stanza's URIs with its Suites.
-        while IFS='|' read -r uris suites; do
-            for u in $uris; do
-                case " $suites " in
-                    *-security*) [ -n "$sec" ] || sec=$u ;;
-                    *) [ -n "$main" ] || main=$u ;;
-                esac
-            done
-        done < <(awk '
-            function flush() { if (u != "") print u "|" s; u = ""; s = "" }
-            /^[ \t]*$/ { flush(); next }
-            /^URIs:/   { sub(/^URIs:[ \t]*/, ""); u = $0 }
-            /^Suites:/ { sub(/^Suites:[ \t]*/, ""); s = $0 }
-            END { flush() }' "$f")
-    fi
-    if [ -z "$main" ] && [ -r /etc/apt/sources.list ]; then
-        main=$(awk '$1=="deb" && $0 !~ /-security/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
-        sec=$(awk '$1=="deb" && $0 ~ /-security/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
-    fi
-    [ -n "$main" ] || die "no Debian mirror URI found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-    main=${main%/}
-    # Same host's security archive, if the host lists none.
-    [ -n "$sec" ] || sec=${main%/debian}/debian-security
-    echo "$main ${sec%/}"
-}
+# shellcheck source=apt-private.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-private.sh"
+mirror_uris() { apt_mirror_uris || die "no Debian mirror URI in the host's apt sources"; }
 
 # Does URI/dists/SUITE exist on the mirror?  (apt's own downloader, no curl.)
 suite_exists() {

@@ -40,42 +40,12 @@ fi
 command -v aarch64-linux-gnu-readelf >/dev/null ||
     die "aarch64-linux-gnu-readelf missing: run scripts/install-build-deps.sh"
 
-# The machine's Debian mirror: first non-security URI of its apt sources,
-# and the security one (or the same host's debian-security).
-mirrors() {
-    local f=/etc/apt/sources.list.d/debian.sources main sec
-    if [ -r "$f" ]; then
-        main=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f")
-        sec=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /security/) { print $i; exit } }' "$f")
-    fi
-    if [ -z "${main:-}" ] && [ -r /etc/apt/sources.list ]; then
-        main=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
-    fi
-    [ -n "${main:-}" ] || die "no Debian mirror URI in the host's apt sources"
-    main=${main%/}
-    [ -n "${sec:-}" ] || sec=${main%/debian}/debian-security
-    echo "$main ${sec%/}"
-}
-
-suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-read -r MAIN SEC < <(mirrors)
-S=$CACHE/apt/realvmm-$suite
-mkdir -p "$S/lists/partial" "$S/cache/archives/partial" "$S/preferences.d"
-: > "$S/status"; : > "$S/preferences"
-kr=/usr/share/keyrings/debian-archive-keyring.gpg
-{
-    echo "deb [arch=arm64 signed-by=$kr] $MAIN $suite main"
-    echo "deb [arch=arm64 signed-by=$kr] $MAIN $suite-updates main"
-    echo "deb [arch=arm64 signed-by=$kr] $SEC $suite-security main"
-} > "$S/sources.list"
-O=(-o "Dir::Etc::sourcelist=$S/sources.list" -o Dir::Etc::sourceparts=-
-   -o "Dir::State::Lists=$S/lists" -o "Dir::Cache=$S/cache" -o "Dir::State::status=$S/status"
-   -o "Dir::Etc::preferences=$S/preferences" -o "Dir::Etc::preferencesparts=$S/preferences.d"
-   -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o APT::Sandbox::User=root
-   -o Acquire::Languages=none -o Debug::NoLocking=1 -o Acquire::Retries=3)
-
-log "apt-get update (private state, $suite arm64)"
-apt-get "${O[@]}" -q update > "$S/update.log" 2>&1 || { cat "$S/update.log" >&2; die "apt-get update failed"; }
+# shellcheck source=../../../scripts/apt-private.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/apt-private.sh"
+apt_private realvmm || die "no Debian mirror in the host's apt sources"
+log "apt-get update (private state, $APT_SUITE arm64)"
+apt_private_update || { cat "$APT_STATE/update.log" >&2; die "apt-get update failed"; }
+O=("${APT_O[@]}")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmcmo-realvmm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
