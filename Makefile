@@ -152,6 +152,7 @@ install: $(TOOL_BINS)
 	$(call msg,INSTALL,$(DESTDIR)$(bindir))
 	$(Q)install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8
 	$(Q)install -m 0755 $(TOOL_BINS) $(DESTDIR)$(bindir)/
+	$(Q)install -m 0755 $(wildcard tools/*.bt) $(DESTDIR)$(bindir)/
 	$(Q)$(if $(MANS),install -m 0644 $(MANS) $(DESTDIR)$(mandir)/man8/)
 	$(call msg,INSTALL,$(DESTDIR)$(unitdir)/kvmcmod.service)
 	$(Q)install -d $(DESTDIR)$(unitdir) $(DESTDIR)$(datadir)/grafana
