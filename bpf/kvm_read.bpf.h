@@ -5,6 +5,12 @@
  * Every kernel difference between 5.10 and 7.2 that the programs meet is
  * absorbed here, by feature tests on the running kernel's BTF (never by
  * version number).  Each reader names the kernel change it covers.
+ *
+ * Readers on the per-abort path take `direct`, a compile-time constant:
+ * true in fentry/fexit programs, whose arguments are BTF pointers the
+ * verifier lets us dereference (one load each), false in kprobes, which must
+ * go through bpf_probe_read_kernel() (a helper call each, about a hundred
+ * guest instructions).  The constant folds the other branch away.
  */
 #ifndef __KVM_READ_BPF_H
 #define __KVM_READ_BPF_H
@@ -17,8 +23,10 @@
  * Treat ESR_EL2 as a 64-bit register" (5.19): read by the field's size so
  * the high half of a u32 field is never padding garbage.
  */
-static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu)
+static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu, const bool direct)
 {
+	if (direct && bpf_core_field_size(vcpu->arch.fault.esr_el2) == 8)
+		return vcpu->arch.fault.esr_el2;
 	if (bpf_core_field_size(vcpu->arch.fault.esr_el2) == 4) {
 		__u32 v = 0;
 
@@ -34,16 +42,22 @@ static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu)
  */
 #define KVMCMO_HPFAR_FIPA_MASK 0x0000fffffffffff0ULL
 
-static __always_inline __u64 kvm_read_ipa(struct kvm_vcpu *vcpu)
+static __always_inline __u64 kvm_read_ipa(struct kvm_vcpu *vcpu, const bool direct)
 {
-	__u64 hpfar = BPF_CORE_READ(vcpu, arch.fault.hpfar_el2);
+	__u64 hpfar = direct ? vcpu->arch.fault.hpfar_el2 : BPF_CORE_READ(vcpu, arch.fault.hpfar_el2);
 
 	return (hpfar & KVMCMO_HPFAR_FIPA_MASK) << 8;
 }
 
-static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu)
+static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu, const bool direct)
 {
-	return BPF_CORE_READ(vcpu, arch.ctxt.regs.pc);
+	return direct ? vcpu->arch.ctxt.regs.pc : BPF_CORE_READ(vcpu, arch.ctxt.regs.pc);
+}
+
+/* 6.0+: PC moves are deferred to the next guest entry (iflags) */
+static __always_inline int kvm_pc_deferred(struct kvm_vcpu *vcpu)
+{
+	return bpf_core_field_exists(vcpu->arch.iflags);
 }
 
 /*
@@ -57,15 +71,16 @@ static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu)
 #define KVMCMO_IFLAG_PENDING_EXCEPTION 0x1
 #define KVMCMO_IFLAG_INCREMENT_PC      0x2
 
-static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc, __u64 esr)
+static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc, __u64 esr,
+					    const bool direct)
 {
-	if (bpf_core_field_exists(vcpu->arch.iflags)) {
-		__u8 f = BPF_CORE_READ(vcpu, arch.iflags);
+	if (kvm_pc_deferred(vcpu)) {
+		__u8 f = direct ? vcpu->arch.iflags : BPF_CORE_READ(vcpu, arch.iflags);
 
 		return (f & (KVMCMO_IFLAG_PENDING_EXCEPTION | KVMCMO_IFLAG_INCREMENT_PC)) ==
 		       KVMCMO_IFLAG_INCREMENT_PC;
 	}
-	return kvm_read_pc(vcpu) == entry_pc + ((esr & KVMCMO_ESR_IL) ? 4 : 2);
+	return kvm_read_pc(vcpu, direct) == entry_pc + ((esr & KVMCMO_ESR_IL) ? 4 : 2);
 }
 
 struct kvmcmo_slot {
@@ -149,10 +164,17 @@ static __always_inline int kvm_memslot_array(void *slots, __u64 gfn,
  * generation) names one immutable memslot layout: a slot found under it
  * can be reused for later aborts under the same pair.
  */
-static __always_inline struct kvm_memslots *kvm_read_memslots(struct kvm *kvm, __u64 *gen)
+static __always_inline struct kvm_memslots *kvm_read_memslots(struct kvm *kvm, __u64 *gen,
+								const bool direct)
 {
-	struct kvm_memslots *slots = BPF_CORE_READ(kvm, memslots[0]);
+	struct kvm_memslots *slots;
 
+	if (direct) {
+		slots = kvm->memslots[0];
+		*gen = slots ? slots->generation : 0;
+		return slots;
+	}
+	slots = BPF_CORE_READ(kvm, memslots[0]);
 	*gen = slots ? BPF_CORE_READ(slots, generation) : 0;
 	return slots;
 }

@@ -11,6 +11,11 @@
  * are read at exit from KVM's own state, so the common path (a fault on
  * RAM) costs the handler's entry and exit plus one stage-2 call.
  *
+ * The per-thread record lives in an array slot picked by the thread id
+ * (an inlined lookup, no hashing: the record is touched three times per
+ * abort), owned by one thread from its first abort to its exit; a thread
+ * whose slot another thread owns keeps its record in an LRU hash instead.
+ *
  * Each probe point has a fentry/fexit and a kprobe/kretprobe variant;
  * userspace (user/attach.c) tries a real fentry attach and disables the
  * losing variant before load.  Nothing here needs more than 5.10 offers:
@@ -31,6 +36,8 @@ const volatile bool track_regions = true;       /* off: measure what regions cos
 
 /* one record per vCPU thread; LRU so threads that died age out */
 struct thread_state {
+	__u32 tid;              /* owner of an array slot; 0: free */
+	__u32 pad;
 	__u64 kvm;
 	__u64 vcpu;
 	__u64 start_ns;
@@ -60,6 +67,23 @@ struct thread_state {
 	__u32 dt_valid;
 };
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KVMCMO_THREAD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} thread_slots SEC(".maps");
+
+/* who owns each slot: an insert with BPF_NOEXIST is the atomic claim that
+ * 5.10 BPF cannot do on the array itself (no cmpxchg before 5.12) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMCMO_THREAD_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} slot_owner SEC(".maps");
+
+/* records of threads whose slot is taken; LRU so threads that died age out */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KVMCMO_MAX_VCPU_THREADS);
@@ -272,19 +296,68 @@ static __always_inline int traced(void)
 	return !filter_tgid || (bpf_get_current_pid_tgid() >> 32) == filter_tgid;
 }
 
+/* ---- per-thread records ------------------------------------------------- */
+
+static __always_inline struct thread_state *thread_slot(__u32 tid)
+{
+	__u32 idx = tid & (KVMCMO_THREAD_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&thread_slots, &idx);
+}
+
+/* This thread's record, or NULL if it has none yet. */
+static __always_inline struct thread_state *thread_find(__u32 tid)
+{
+	struct thread_state *t = thread_slot(tid);
+
+	if (t && t->tid == tid)
+		return t;
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* A new thread's record: its slot if free (claimed atomically), else a
+ * hash entry. */
+static __always_inline struct thread_state *thread_create(__u32 tid)
+{
+	__u32 idx = tid & (KVMCMO_THREAD_SLOTS - 1);
+	struct thread_state *t = thread_slot(tid);
+
+	if (t && !t->tid && !bpf_map_update_elem(&slot_owner, &idx, &tid, BPF_NOEXIST)) {
+		*t = zero_thread;
+		t->tid = tid;
+		return t;
+	}
+	bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_ANY);
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* A thread exits: its slot is free again (record first, then the claim,
+ * so a new owner never sees the old record). */
+static __always_inline int on_thread_exit(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 idx = tid & (KVMCMO_THREAD_SLOTS - 1);
+	struct thread_state *t = thread_slot(tid);
+
+	if (t && t->tid == tid) {
+		*t = zero_thread;
+		bpf_map_delete_elem(&slot_owner, &idx);
+	}
+	return 0;
+}
+
 /* ---- kvm_handle_guest_abort(vcpu): entry ------------------------------ */
 
-static __always_inline int on_abort_entry(struct kvm_vcpu *vcpu)
+static __always_inline int on_abort_entry(struct kvm_vcpu *vcpu, const bool direct)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *t;
 
 	if (!traced())
 		return 0;
-	t = bpf_map_lookup_elem(&threads, &tid);
+	t = thread_find(tid);
 	if (!t) {
-		bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_ANY);
-		t = bpf_map_lookup_elem(&threads, &tid);
+		t = thread_create(tid);
 		if (!t) {
 			stat_inc(KVMCMO_STAT_MAP_FULL);
 			return 0;
@@ -293,8 +366,12 @@ static __always_inline int on_abort_entry(struct kvm_vcpu *vcpu)
 	if (t->active)
 		stat_inc(KVMCMO_STAT_ENTRY_BUSY);
 	t->vcpu = (__u64)vcpu;
-	t->kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
-	t->pc = kvm_read_pc(vcpu);
+	/* the kretprobe has no vcpu argument: it reads through these */
+	if (!direct)
+		t->kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	/* before 6.0 a skip moves the PC at once: keep the entry PC */
+	if (!kvm_pc_deferred(vcpu))
+		t->pc = kvm_read_pc(vcpu, direct);
 	t->events = 0;
 	t->active = 1;
 	t->start_ns = bpf_ktime_get_ns();
@@ -305,8 +382,7 @@ static __always_inline int on_abort_entry(struct kvm_vcpu *vcpu)
 
 static __always_inline struct thread_state *active_thread(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *t = bpf_map_lookup_elem(&threads, &tid);
+	struct thread_state *t = thread_find((__u32)bpf_get_current_pid_tgid());
 
 	return t && t->active ? t : NULL;
 }
@@ -387,7 +463,8 @@ static __always_inline void check_double_fault(struct thread_state *t, __u64 vm,
 }
 
 /* The VM id and vcpu_id of this thread's vcpu, from the cache when valid. */
-static __always_inline void thread_vm(struct thread_state *t, struct kvm_vcpu *vcpu)
+static __always_inline void thread_vm(struct thread_state *t, struct kvm_vcpu *vcpu,
+				      struct kvm *kvm)
 {
 	__u32 zero = 0;
 	__u64 *gen = bpf_map_lookup_elem(&destroy_gen, &zero);
@@ -395,18 +472,18 @@ static __always_inline void thread_vm(struct thread_state *t, struct kvm_vcpu *v
 
 	if (t->c_vcpu == t->vcpu && t->c_destroy_gen == g && t->c_vm)
 		return;
-	t->c_vm = vm_id(t->kvm);
+	t->c_vm = vm_id((__u64)kvm);
 	t->c_vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	t->c_vcpu = t->vcpu;
 	t->c_destroy_gen = g;
 }
 
 /* The memslot holding gfn: the cached one while the layout is unchanged. */
-static __always_inline int thread_memslot(struct thread_state *t, __u64 gfn,
-					  struct kvmcmo_slot *slot)
+static __always_inline int thread_memslot(struct thread_state *t, struct kvm *kvm, __u64 gfn,
+					  struct kvmcmo_slot *slot, const bool direct)
 {
 	__u64 gen;
-	struct kvm_memslots *slots = kvm_read_memslots((void *)t->kvm, &gen);
+	struct kvm_memslots *slots = kvm_read_memslots(kvm, &gen, direct);
 
 	if (t->c_slot_valid && t->c_slots == (__u64)slots && t->c_slots_gen == gen &&
 	    gfn >= t->c_slot.base_gfn && gfn < t->c_slot.base_gfn + t->c_slot.npages) {
@@ -422,7 +499,7 @@ static __always_inline int thread_memslot(struct thread_state *t, __u64 gfn,
 	return 1;
 }
 
-static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
+static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret, const bool direct)
 {
 	struct thread_state *t = active_thread();
 	struct kvmcmo_abort_key ak = {};
@@ -431,6 +508,7 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 	struct kvmcmo_slot slot = {};
 	struct kvmcmo_obs obs = {};
 	struct kvmcmo_hist *h;
+	struct kvm *kvm;
 	__u64 now, esr, ipa;
 	int found;
 
@@ -441,22 +519,27 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 	}
 	now = bpf_ktime_get_ns();
 	t->active = 0;
-	if (!vcpu)
+	if (direct) {
+		kvm = vcpu->kvm;
+	} else {
 		vcpu = (void *)t->vcpu;
+		kvm = (void *)t->kvm;
+	}
 
-	esr = kvm_read_esr(vcpu);
-	ipa = kvm_read_ipa(vcpu);
-	found = thread_memslot(t, ipa >> KVMCMO_PAGE_SHIFT, &slot);
+	esr = kvm_read_esr(vcpu, direct);
+	ipa = kvm_read_ipa(vcpu, direct);
+	found = thread_memslot(t, kvm, ipa >> KVMCMO_PAGE_SHIFT, &slot, direct);
 
 	obs.ret = ret;
 	obs.events = t->events | (found ? KVMCMO_EV_MEMSLOT : 0);
 	if (ret == 0)
-		obs.exit_reason = BPF_CORE_READ(vcpu, run, exit_reason);
+		obs.exit_reason = direct ? vcpu->run->exit_reason :
+					   BPF_CORE_READ(vcpu, run, exit_reason);
 	/* the skip test only matters when nothing else happened */
-	if (ret > 0 && !(obs.events & ~KVMCMO_EV_MEMSLOT) && kvm_read_skipped(vcpu, t->pc, esr))
+	if (ret > 0 && !(obs.events & ~KVMCMO_EV_MEMSLOT) && kvm_read_skipped(vcpu, t->pc, esr, direct))
 		obs.events |= KVMCMO_EV_SKIP;
 
-	thread_vm(t, vcpu);
+	thread_vm(t, vcpu, kvm);
 	ak.vm = t->c_vm;
 	ak.vcpu = t->c_vcpu_id;
 	ak.kind = kvmcmo_classify_kind(esr);
@@ -491,6 +574,9 @@ static __always_inline int on_abort_exit(struct kvm_vcpu *vcpu, long ret)
 	count_u64(&regions, &rk);
 regions_done:
 
+	/* 6.0+: the PC has not moved yet, so the exit PC is the entry PC */
+	if (kvmcmo_dfault_kind(ak.kind) && kvm_pc_deferred(vcpu))
+		t->pc = kvm_read_pc(vcpu, direct);
 	check_double_fault(t, ak.vm, ak.kind, ak.fault, ak.memslot, ipa >> KVMCMO_PAGE_SHIFT, now);
 	return 0;
 }
@@ -500,13 +586,13 @@ regions_done:
 SEC("fentry/kvm_handle_guest_abort")
 int BPF_PROG(abort_entry_fentry, struct kvm_vcpu *vcpu)
 {
-	return on_abort_entry(vcpu);
+	return on_abort_entry(vcpu, true);
 }
 
 SEC("fexit/kvm_handle_guest_abort")
 int BPF_PROG(abort_exit_fexit, struct kvm_vcpu *vcpu, int ret)
 {
-	return on_abort_exit(vcpu, ret);
+	return on_abort_exit(vcpu, ret, true);
 }
 
 SEC("fentry/io_mem_abort")
@@ -553,18 +639,26 @@ int BPF_PROG(destroy_vm_fentry, struct kvm *kvm)
 	return on_destroy_vm(kvm);
 }
 
+/* every thread's exit, on every kernel: frees its slot (user/attach.c
+ * attaches it in both modes) */
+SEC("raw_tp/sched_process_exit")
+int thread_exit_tp(void *ctx)
+{
+	return on_thread_exit();
+}
+
 /* ---- kprobe/kretprobe variants (5.10, 6.1: no arm64 ftrace trampolines) */
 
 SEC("kprobe/kvm_handle_guest_abort")
 int BPF_KPROBE(abort_entry_kprobe, struct kvm_vcpu *vcpu)
 {
-	return on_abort_entry(vcpu);
+	return on_abort_entry(vcpu, false);
 }
 
 SEC("kretprobe/kvm_handle_guest_abort")
 int BPF_KRETPROBE(abort_exit_kretprobe, int ret)
 {
-	return on_abort_exit(NULL, ret);
+	return on_abort_exit(NULL, ret, false);
 }
 
 SEC("kprobe/io_mem_abort")

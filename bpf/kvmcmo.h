@@ -77,7 +77,8 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 /* ---- limits (one place; BPF map sizes and userspace buffers use these) */
 
 #define KVMCMO_MAX_VMS          1024    /* struct kvm instances tracked at once */
-#define KVMCMO_MAX_VCPU_THREADS 4096    /* in-flight aborts (one per vCPU thread) */
+#define KVMCMO_MAX_VCPU_THREADS 4096    /* vCPU threads without a slot (LRU) */
+#define KVMCMO_THREAD_SLOTS     4096    /* per-thread records indexed by tid: power of 2 */
 #define KVMCMO_MAX_ABORT_KEYS   32768   /* (vm, vcpu, kind, fault, memslot, outcome) */
 #define KVMCMO_MAX_LAT_KEYS     (KVMCMO_MAX_VMS * 4)
 #define KVMCMO_MAX_REGION_KEYS  16384   /* (vm, region, kind, outcome) */

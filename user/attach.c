@@ -31,6 +31,7 @@ struct probe_def {
 	bool required;
 	struct probe_cand cand[2];
 	const char *why_unused; /* non-NULL: shown in the plan, never probed */
+	bool tracepoint;        /* cand[0] is a raw tracepoint: same program in every mode */
 };
 
 /*
@@ -56,6 +57,8 @@ static const struct probe_def probe_defs[] = {
 	  { { "kvm_pgtable_stage2_mkyoung", "stage2_mkyoung_fentry", "stage2_mkyoung_kprobe" } } },
 	{ "vm destroy", false,
 	  { { "kvm_arch_destroy_vm", "destroy_vm_fentry", "destroy_vm_kprobe" } } },
+	{ "thread exit (frees its record)", true,
+	  { { "sched_process_exit", "thread_exit_tp", "thread_exit_tp" } }, NULL, true },
 	{ "user_mem_abort", false, { { "user_mem_abort" } },
 	  "outcome from the stage-2 calls it makes" },
 	{ "memslot lookup", false, { { "gfn_to_memslot" } },
@@ -81,6 +84,7 @@ const char *kvmcmo_mode_name(enum kvmcmo_mode m)
 	case KVMCMO_MODE_KPROBE: return "kprobe";
 	case KVMCMO_MODE_ABSENT: return "absent";
 	case KVMCMO_MODE_UNUSED: return "-";
+	case KVMCMO_MODE_TRACEPOINT: return "tracepoint";
 	}
 	return "?";
 }
@@ -132,6 +136,12 @@ static void plan_row(struct kvmcmo_plan_row *r, const struct probe_def *d,
 	r->role = d->role;
 	r->required = d->required;
 	r->function = d->cand[0].func;
+	if (d->tracepoint) {
+		/* a stable tracepoint: nothing to choose, nothing to look up */
+		r->mode = KVMCMO_MODE_TRACEPOINT;
+		snprintf(r->note, sizeof(r->note), "raw tracepoint");
+		return;
+	}
 	for (int i = 0; i < 2 && d->cand[i].func; i++) {
 		if (kvmcmo_ksym_exists(d->cand[i].func)) {
 			c = &d->cand[i];
@@ -190,7 +200,8 @@ int kvmcmo_plan_build(struct kvmcmo_plan *plan, enum kvmcmo_mode want)
 		struct kvmcmo_plan_row *r = &plan->rows[plan->nrows++];
 
 		plan_row(r, &probe_defs[i], want, &memo);
-		if (r->required && r->mode != KVMCMO_MODE_FENTRY && r->mode != KVMCMO_MODE_KPROBE)
+		if (r->required && r->mode != KVMCMO_MODE_FENTRY && r->mode != KVMCMO_MODE_KPROBE &&
+		    r->mode != KVMCMO_MODE_TRACEPOINT)
 			plan->ok = false;
 	}
 	return plan->ok ? 0 : -ENOENT;
@@ -213,12 +224,13 @@ static struct bpf_program *chosen_prog(struct kvmcmo *k, const struct kvmcmo_pla
 {
 	const struct probe_cand *c = NULL;
 
-	if (r->mode != KVMCMO_MODE_FENTRY && r->mode != KVMCMO_MODE_KPROBE)
+	if (r->mode != KVMCMO_MODE_FENTRY && r->mode != KVMCMO_MODE_KPROBE &&
+	    r->mode != KVMCMO_MODE_TRACEPOINT)
 		return NULL;
 	if (!def_of(r, &c) || !c)
 		return NULL;
 	return bpf_object__find_program_by_name(k->skel->obj,
-						r->mode == KVMCMO_MODE_FENTRY ? c->fentry : c->kprobe);
+						r->mode == KVMCMO_MODE_KPROBE ? c->kprobe : c->fentry);
 }
 
 int kvmcmo_open(struct kvmcmo **out, const struct kvmcmo_opts *opts)

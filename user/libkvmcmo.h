@@ -68,6 +68,7 @@ enum kvmcmo_mode {
 	KVMCMO_MODE_KPROBE,
 	KVMCMO_MODE_ABSENT,             /* in a plan: the function is not there */
 	KVMCMO_MODE_UNUSED,             /* in a plan: present, deliberately not probed */
+	KVMCMO_MODE_TRACEPOINT,         /* in a plan: a raw tracepoint, in every mode */
 };
 
 #define KVMCMO_MAX_PLAN 16
