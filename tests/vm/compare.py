@@ -103,6 +103,15 @@ def main():
           "fentry availability differs from KERNELS.md")
     for m in modes:
         compare_mode(out, kernel, m)
+    # unsupported hosts made from this one: exit 3, one line saying why
+    for name, why in (("no_btf", "no kernel BTF"), ("unprivileged", "not privileged"),
+                      ("no_kvm_symbol", "kvm_handle_guest_abort not found"),
+                      ("no_io_mem_abort", "io_mem_abort cannot be probed"),
+                      ("no_dev_kvm", "no /dev/kvm")):
+        err = read(f"{out}/hostcheck-{name}.err", "missing")
+        check(read(f"{out}/hostcheck-{name}.rc") == "3" and len(err.splitlines()) == 1
+              and why in err and read(f"{out}/hostcheck-{name}.out", "x") == "",
+              f"{kernel} unsupported host ({name}): exit 3, one line", f"{err!r}")
     st = read(f"{out}/selftest.txt")
     check(read(f"{out}/selftest.rc") == "0" and "0 failed" in st, f"{kernel} kvmcmo selftest",
           st[-600:])

@@ -31,6 +31,9 @@ make -s ARCH=arm64 STATIC=1 >&2 || { echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p "$work/payload"
 cp .output/arm64-static/kvmcmo "$work/payload/"
+# the unprivileged-user helper of tests/vm/guest/core.sh
+aarch64-linux-gnu-gcc -static -O2 -Wall -Werror -o "$work/payload/runas" tests/vm/guest/runas.c ||
+	{ echo "0 passed, 1 failed"; exit 1; }
 
 run_one() {
 	local k=$1 rc

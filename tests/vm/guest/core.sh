@@ -69,4 +69,21 @@ done
 # the selftest command itself, in the default mode
 $K selftest > /out/selftest.txt 2>&1
 echo $? > /out/selftest.rc
+
+# Hosts kvmcmo cannot run on, made from this one in a private mount
+# namespace (or as an unprivileged user): `kvmcmo stat` must exit 3 with one
+# line saying why.  compare.py checks the lines.
+cp $K /tmp/kvmcmo-unpriv && chmod 0755 /tmp/kvmcmo-unpriv
+hostcheck() {   # NAME COMMAND...
+	n=$1; shift
+	timeout 30 "$@" > /out/hostcheck-$n.out 2> /out/hostcheck-$n.err
+	echo $? > /out/hostcheck-$n.rc
+}
+hostcheck no_btf unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && exec $K stat"
+hostcheck unprivileged ./runas 65534 /tmp/kvmcmo-unpriv stat
+hostcheck no_kvm_symbol unshare -m sh -c "grep -v ' kvm_handle_guest_abort\$' /proc/kallsyms > /tmp/ks1 &&
+	mount --bind /tmp/ks1 /proc/kallsyms && exec $K stat"
+hostcheck no_io_mem_abort unshare -m sh -c "grep -v ' io_mem_abort\$' /proc/kallsyms > /tmp/ks2 &&
+	mount --bind /tmp/ks2 /proc/kallsyms && exec $K stat"
+hostcheck no_dev_kvm unshare -m sh -c "mount -t tmpfs none /dev && exec $K stat"
 exit 0
