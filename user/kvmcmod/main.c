@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 
 #include "kvmcmod.h"
@@ -156,16 +157,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.pid = (pid_t)v;
 		break;
 	case 'a':
-		if (!strcmp(arg, "auto"))
-			env.mode = KVMCMO_MODE_AUTO;
-		else if (!strcmp(arg, "fentry"))
-			env.mode = KVMCMO_MODE_FENTRY;
-		else if (!strcmp(arg, "kprobe"))
-			env.mode = KVMCMO_MODE_KPROBE;
-		else {
+		if (kvmcmo_mode_parse(arg) < 0) {
 			kvmcmo_usage_err("invalid attach mode '%s' (auto, fentry or kprobe)", arg);
 			return EINVAL;
 		}
+		env.mode = kvmcmo_mode_parse(arg);
 		break;
 	case OPT_CHECK:
 		env.check = true;
@@ -196,20 +192,71 @@ static __u64 mono_ns(clockid_t clk)
 
 /* ---- capabilities ----------------------------------------------------------- */
 
-/* everything, permitted and bounding set included: the maps and links are
- * open file descriptors, reading them needs no capability */
-static int drop_caps(void)
+static int set_caps(__u64 permitted, __u64 effective)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
+	struct __user_cap_data_struct data[2] = {
+		{ .permitted = (__u32)permitted, .effective = (__u32)effective },
+		{ .permitted = (__u32)(permitted >> 32), .effective = (__u32)(effective >> 32) },
+	};
 
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/*
+ * Does bpf() refuse this process every command, reading a map through its
+ * fd included?  Up to 6.4, with kernel.unprivileged_bpf_disabled set
+ * (Debian's default), the syscall's entry wants CAP_BPF or CAP_SYS_ADMIN
+ * whatever the command; 6.5 moved that check into map and program
+ * creation.  A command on fd -1 tells: EPERM there, EBADF once past it.
+ */
+static bool bpf_gated(void)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (__u32)-1;
+	return syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof(attr)) < 0 && errno == EPERM;
+}
+
+/*
+ * Everything, permitted and bounding sets included: the maps and links
+ * are open file descriptors, reading them needs no capability, except
+ * where bpf() itself is gated (bpf_gated()): there CAP_BPF stays, alone.
+ * *kept gets the capability kept, or -1.
+ */
+static int drop_caps(int *kept)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct cur[2] = {};
+	const __u64 bpf_caps = 1ULL << CAP_BPF | 1ULL << CAP_SYS_ADMIN;
+	__u64 prm, eff, keep = 0;
+	int err;
+
+	*kept = -1;
+	if (syscall(SYS_capget, &hdr, cur))
+		return -errno;
+	prm = cur[0].permitted | (__u64)cur[1].permitted << 32;
+	eff = cur[0].effective | (__u64)cur[1].effective << 32;
+	/* ask bpf() without the capabilities it looks for (CAP_SETPCAP,
+	 * which the bounding set needs below, stays effective) */
+	err = set_caps(prm, eff & ~bpf_caps);
+	if (err)
+		return err;
+	if (bpf_gated())
+		/* CAP_BPF, or on a kernel without it (before 5.8) CAP_SYS_ADMIN */
+		keep = prm & (1ULL << CAP_BPF) ? 1ULL << CAP_BPF : prm & (1ULL << CAP_SYS_ADMIN);
 	for (int c = 0; c <= 63; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) && errno != EINVAL && errno != EPERM)
+		if (!(keep & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) &&
+		    errno != EINVAL && errno != EPERM)
 			return -errno;
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
+	err = set_caps(keep, keep);
+	if (err)
+		return err;
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (keep)
+		*kept = keep == 1ULL << CAP_BPF ? CAP_BPF : CAP_SYS_ADMIN;
 	return 0;
 }
 
@@ -432,10 +479,19 @@ int main(int argc, char **argv)
 		err = KVMCMO_EXIT_FAIL;
 		goto cleanup;
 	}
-	if (!env.keep_caps && (err = drop_caps())) {
-		kvmcmo_err("cannot drop capabilities: %s", strerror(-err));
-		err = KVMCMO_EXIT_FAIL;
-		goto cleanup;
+	if (!env.keep_caps) {
+		int kept;
+
+		err = drop_caps(&kept);
+		if (err) {
+			kvmcmo_err("cannot drop capabilities: %s", strerror(-err));
+			err = KVMCMO_EXIT_FAIL;
+			goto cleanup;
+		}
+		if (kept >= 0)
+			fprintf(stderr, "kvmcmod: this kernel's bpf() wants %s for reading maps "
+				"too (kernel.unprivileged_bpf_disabled): keeping it, dropping "
+				"the rest\n", kept == CAP_BPF ? "CAP_BPF" : "CAP_SYS_ADMIN");
 	}
 	fprintf(stderr, "kvmcmod: listening on %s (%s://%s/metrics%s), polling every %.3g s\n",
 		env.listen, web.cert_pem ? "https" : "http", env.listen,

@@ -84,6 +84,7 @@ until $W -O /dev/null http://127.0.0.1:9090/-/ready; do
 done
 mark prometheus
 grep -E '^Cap(Prm|Eff|Bnd)' /proc/$PA/status > /out/caps.txt
+cat /proc/sys/kernel/unprivileged_bpf_disabled > /out/unpriv-bpf.txt
 [ $ok = 1 ] || { cat /out/*.err; exit 1; }
 
 # ---- the workload ----------------------------------------------------------
