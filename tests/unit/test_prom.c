@@ -478,6 +478,49 @@ TEST(max_vms)
 	kd_model_free(&m);
 }
 
+/* --max-vms 1: VM B is dropped once, whatever the kernel lists show while
+ * it is destroyed (missing from one poll, listed alive and dead in the
+ * next), and its kernel rows are forgotten when its grace ends, as A's */
+TEST(untracked_vms)
+{
+	static const struct {
+		__u64 taken;
+		int nvms;
+		struct { __u64 id; bool alive; __u64 dead; } v[3];
+		size_t nuntracked;
+		int nforget;
+		__u64 forget;
+	} t[] = {
+		{ S(1), 2, { { VM_A, true, 0 }, { VM_B, true, 0 } }, 1, 0, 0 },
+		{ S(2), 1, { { VM_A, true, 0 } }, 1, 0, 0 },            /* B in neither list */
+		{ S(3), 3, { { VM_A, true, 0 }, { VM_B, true, 0 }, { VM_B, false, S(2) } }, 1, 0, 0 },
+		{ S(4), 2, { { VM_A, true, 0 }, { VM_B, false, S(2) } }, 0, 1, VM_B },
+		{ S(5), 2, { { VM_A, true, 0 }, { VM_B, false, S(2) } }, 0, 0, 0 },  /* still listed */
+		{ S(6), 1, { { VM_A, false, S(5) + 1 } }, 0, 0, 0 },
+		{ S(7), 1, { { VM_A, false, S(5) + 1 } }, 0, 1, VM_A },
+	};
+	struct kd_opts o = test_opts();
+	struct kd_model m;
+
+	o.max_vms = 1;
+	kd_model_init(&m, &o);
+	for (size_t i = 0; i < TEST_COUNT(t); i++) {
+		struct snap_spec sp = { .taken = t[i].taken, .nvms = t[i].nvms };
+
+		for (int v = 0; v < t[i].nvms; v++)
+			sp.vms[v] = (struct kvmcmo_vm)VMREC(t[i].v[v].id, 100 + v, 5, t[i].v[v].alive,
+							     S(0) + 1, t[i].v[v].dead, "vm");
+		ASSERT_EQ(update(&m, &sp), 0, "poll %zu", i);
+		ASSERT_EQ(m.vms_dropped, 1, "poll %zu: B dropped once", i);
+		ASSERT_EQ(m.nuntracked, t[i].nuntracked, "poll %zu: untracked", i);
+		ASSERT_EQ(m.nforget, (size_t)t[i].nforget, "poll %zu: forgotten", i);
+		if (t[i].nforget && m.nforget)
+			ASSERT_EQ(m.forget[0], t[i].forget, "poll %zu: which", i);
+		ASSERT_EQ(m.nvms, (size_t)(i < 6), "poll %zu: A tracked until it expires", i);
+	}
+	kd_model_free(&m);
+}
+
 TEST(labels_unique_per_pid)
 {
 	static const struct { __u32 pid; int fd; const char *name; const char *label; } t[] = {
@@ -585,6 +628,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(model_through_four_polls),
 	TEST_ENTRY(per_vm_latency),
 	TEST_ENTRY(max_vms),
+	TEST_ENTRY(untracked_vms),
 	TEST_ENTRY(labels_unique_per_pid),
 	TEST_ENTRY(regions_sticky),
 	TEST_ENTRY(api_document),

@@ -66,6 +66,13 @@ struct kd_vm {
 	__u64 cmo_inc;                  /* CMO aborts since the last update */
 };
 
+/* a VM seen but not tracked (--max-vms full when it came) */
+struct kd_untracked {
+	__u64 id;
+	bool alive;
+	__u64 destroyed_ns;             /* CLOCK_MONOTONIC; 0 while alive */
+};
+
 struct kd_opts {
 	__u64 interval_ns;              /* --interval */
 	__u64 grace_ns;                 /* --vm-grace; 0: two scrape intervals */
@@ -86,10 +93,14 @@ struct kd_model {
 	struct kvmcmo_hist host_lat[KVMCMO_OUTCOME__COUNT];
 	struct kvmcmo_hist host_gap[KVMCMO_KIND__COUNT][KVMCMO_MEMSLOT__COUNT];
 	__u64 stats[KVMCMO_STAT__COUNT];        /* the kernel side's counters */
+	/* VMs not tracked, sorted by id: counted once in vms_dropped, never
+	 * tracked later; their kernel rows go when their grace ends too */
+	struct kd_untracked *untracked;
+	size_t nuntracked;
 	__u64 vms_dropped;              /* VMs not tracked: --max-vms */
 	__u64 vms_expired;              /* VMs whose grace ended */
-	/* ids expired by the last update: the poll loop then drops their
-	 * rows from the kernel maps (kvmcmo_forget_vm) */
+	/* ids (tracked or not) expired by the last update: the poll loop
+	 * then drops their rows from the kernel maps (kvmcmo_forget_vm) */
 	__u64 *forget;
 	size_t nforget;
 	/* rows per kernel map at the last poll (kd_kmap_names order) */

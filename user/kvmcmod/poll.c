@@ -48,6 +48,7 @@ void kd_model_free(struct kd_model *m)
 	for (size_t i = 0; i < m->nvms; i++)
 		kd_vm_free(&m->vms[i]);
 	free(m->vms);
+	free(m->untracked);
 	free(m->forget);
 	kvmcmo_snapshot_free(&m->acc);
 	kvmcmo_snapshot_free(&m->prev);

@@ -5,9 +5,13 @@
  * A VM is tracked from the first poll that sees it, if it is new then
  * (not in the previous poll's VM list) and --max-vms leaves
  * room; otherwise it is counted in kvmcmo_vms_dropped_total once, and never
- * tracked later (its counters would start in the middle).  A destroyed VM
- * stays for the grace period after its destruction (so the last scrapes
- * see its final values), then its series disappear.
+ * tracked later (its counters would start in the middle): the untracked
+ * list remembers it, since a VM being destroyed can be missing from one
+ * poll's lists, or be in both (the reader takes the live and the dead list
+ * one after the other).  A destroyed VM stays for the grace period after
+ * its destruction (so the last scrapes see its final values), then its
+ * series disappear; then, tracked or not, its rows leave the kernel maps
+ * (the poll loop calls kvmcmo_forget_vm()).
  *
  * The `vm` label is the VM's name (QEMU -name, kvmtool --name, else the
  * VMM's comm), made unique among the tracked VMs of the same VMM pid by
@@ -112,6 +116,65 @@ __u64 kd_grace_ns(const struct kd_model *m)
 
 /* ---- the update ---------------------------------------------------------------- */
 
+static struct kd_untracked *untracked_find(const struct kd_model *m, __u64 id)
+{
+	size_t lo = 0, hi = m->nuntracked;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->untracked[mid].id == id)
+			return &m->untracked[mid];
+		if (m->untracked[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* sorted insert; -ENOMEM */
+static int untracked_add(struct kd_model *m, const struct kvmcmo_vm *sv, __u64 now)
+{
+	struct kd_untracked *u = realloc(m->untracked, (m->nuntracked + 1) * sizeof(*u));
+	size_t i;
+
+	if (!u)
+		return -ENOMEM;
+	m->untracked = u;
+	for (i = m->nuntracked; i > 0 && u[i - 1].id > sv->id; i--)
+		u[i] = u[i - 1];
+	u[i] = (struct kd_untracked){ sv->id, sv->alive,
+				      sv->alive ? 0 : sv->destroyed_ns ? sv->destroyed_ns : now };
+	m->nuntracked++;
+	return 0;
+}
+
+/* a VM whose grace ended: its kernel rows go at the end of this poll */
+static void forget_later(struct kd_model *m, __u64 id)
+{
+	__u64 *f = realloc(m->forget, (m->nforget + 1) * sizeof(*f));
+
+	/* no memory: the rows stay in the kernel, nothing is wrong */
+	if (f) {
+		m->forget = f;
+		m->forget[m->nforget++] = id;
+	}
+}
+
+/* alive -> destroyed, as the snapshot tells (sv NULL: in neither list) */
+static void note_destroyed(bool *alive, __u64 *destroyed_ns, const struct kvmcmo_vm *sv,
+			   __u64 now)
+{
+	if (sv && !sv->alive && *alive) {
+		*alive = false;
+		*destroyed_ns = sv->destroyed_ns ? sv->destroyed_ns : now;
+	} else if (!sv && *alive) {
+		*alive = false;
+		*destroyed_ns = now;
+	}
+}
+
 void kd_vm_free(struct kd_vm *vm)
 {
 	free(vm->regions);
@@ -149,17 +212,17 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 	 * dead list is LRU) is destroyed as far as we can tell */
 	for (size_t i = 0; i < m->nvms; i++) {
 		struct kd_vm *vm = &m->vms[i];
-		const struct kvmcmo_vm *sv = kvmcmo_snapshot_vm(s, vm->id);
 
 		vm->fresh = false;
 		vm->cmo_inc = 0;
-		if (sv && !sv->alive && vm->alive) {
-			vm->alive = false;
-			vm->destroyed_ns = sv->destroyed_ns ? sv->destroyed_ns : s->taken_ns;
-		} else if (!sv && vm->alive) {
-			vm->alive = false;
-			vm->destroyed_ns = s->taken_ns;
-		}
+		note_destroyed(&vm->alive, &vm->destroyed_ns, kvmcmo_snapshot_vm(s, vm->id),
+			       s->taken_ns);
+	}
+	for (size_t i = 0; i < m->nuntracked; i++) {
+		struct kd_untracked *u = &m->untracked[i];
+
+		note_destroyed(&u->alive, &u->destroyed_ns, kvmcmo_snapshot_vm(s, u->id),
+			       s->taken_ns);
 	}
 	/* new VMs, in first-seen order (the snapshot's order) */
 	for (size_t i = 0; i < s->nvms; i++) {
@@ -168,9 +231,13 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 
 		if (bsearch(&sv->id, seen, nseen, sizeof(*seen), cmp_u64))
 			continue;       /* not new: tracked already, or never */
-		if (kd_vm_find(m, sv->id))
+		if (kd_vm_find(m, sv->id) || untracked_find(m, sv->id))
 			continue;
 		if (m->nvms >= (size_t)m->opts.max_vms) {
+			if (untracked_add(m, sv, s->taken_ns)) {
+				free(seen);
+				return -ENOMEM;
+			}
 			dropped++;
 			continue;
 		}
@@ -196,13 +263,7 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 
 		if (!vm->alive && s->taken_ns >= vm->destroyed_ns &&
 		    s->taken_ns - vm->destroyed_ns >= grace) {
-			__u64 *f = realloc(m->forget, (m->nforget + 1) * sizeof(*f));
-
-			/* no memory: the rows stay in the kernel, nothing is wrong */
-			if (f) {
-				m->forget = f;
-				m->forget[m->nforget++] = vm->id;
-			}
+			forget_later(m, vm->id);
 			kd_vm_free(vm);
 			m->vms_expired++;
 			continue;
@@ -210,6 +271,18 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s)
 		m->vms[keep++] = *vm;
 	}
 	m->nvms = keep;
+	keep = 0;
+	for (size_t i = 0; i < m->nuntracked; i++) {
+		struct kd_untracked *u = &m->untracked[i];
+
+		if (!u->alive && s->taken_ns >= u->destroyed_ns &&
+		    s->taken_ns - u->destroyed_ns >= grace) {
+			forget_later(m, u->id);
+			continue;
+		}
+		m->untracked[keep++] = *u;
+	}
+	m->nuntracked = keep;
 	m->vms_dropped += dropped;
 	free(seen);
 	return dropped;
