@@ -89,6 +89,18 @@ const char *kvmcmo_mode_name(enum kvmcmo_mode m)
 	return "?";
 }
 
+int kvmcmo_mode_parse(const char *s)
+{
+	static const enum kvmcmo_mode opt[] = {
+		KVMCMO_MODE_AUTO, KVMCMO_MODE_FENTRY, KVMCMO_MODE_KPROBE,
+	};
+
+	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
+		if (!strcmp(s, kvmcmo_mode_name(opt[i])))
+			return opt[i];
+	return -1;
+}
+
 /* A real fentry attach on func: 0, or -errno (-524 ENOTSUPP on 5.10/6.1). */
 static int try_fentry(const char *func)
 {

@@ -97,6 +97,8 @@ struct kvmcmo_opts {
 };
 
 const char *kvmcmo_mode_name(enum kvmcmo_mode m);
+/* --attach's argument: "auto", "fentry" or "kprobe" -> the mode, else -1 */
+int kvmcmo_mode_parse(const char *s);
 /* Probe the running kernel: which functions exist, which attach modes work */
 int kvmcmo_plan_build(struct kvmcmo_plan *plan, enum kvmcmo_mode want);
 

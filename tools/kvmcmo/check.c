@@ -35,7 +35,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	(void)state;
 	switch (key) {
 	case 'a':
-		mode = parse_mode(arg);
+		mode = kvmcmo_mode_parse(arg);
 		if (mode < 0) {
 			kvmcmo_usage_err("invalid attach mode '%s' (auto, fentry or kprobe)", arg);
 			return EINVAL;

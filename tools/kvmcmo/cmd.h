@@ -16,8 +16,6 @@ int cmd_diff(int argc, char **argv);
 extern volatile sig_atomic_t exiting;
 void install_exit_handlers(void);
 
-/* "auto", "fentry", "kprobe" -> mode, or -1 */
-int parse_mode(const char *s);
 /* strictly a positive number that fits; -1 otherwise */
 long parse_positive(const char *s, long max);
 

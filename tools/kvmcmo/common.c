@@ -25,17 +25,6 @@ void install_exit_handlers(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-int parse_mode(const char *s)
-{
-	if (!strcmp(s, "auto"))
-		return KVMCMO_MODE_AUTO;
-	if (!strcmp(s, "fentry"))
-		return KVMCMO_MODE_FENTRY;
-	if (!strcmp(s, "kprobe"))
-		return KVMCMO_MODE_KPROBE;
-	return -1;
-}
-
 long parse_positive(const char *s, long max)
 {
 	char *end;

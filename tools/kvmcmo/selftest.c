@@ -90,7 +90,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		return 0;
 	case 'a':
-		env.mode = parse_mode(arg);
+		env.mode = kvmcmo_mode_parse(arg);
 		if (env.mode < 0) {
 			kvmcmo_usage_err("invalid attach mode '%s' (auto, fentry or kprobe)", arg);
 			return EINVAL;
