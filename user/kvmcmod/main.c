@@ -205,10 +205,11 @@ static int set_caps(__u64 permitted, __u64 effective)
 
 /*
  * Does bpf() refuse this process every command, reading a map through its
- * fd included?  Up to 6.4, with kernel.unprivileged_bpf_disabled set
+ * fd included?  Before 5.19, with kernel.unprivileged_bpf_disabled set
  * (Debian's default), the syscall's entry wants CAP_BPF or CAP_SYS_ADMIN
- * whatever the command; 6.5 moved that check into map and program
- * creation.  A command on fd -1 tells: EPERM there, EBADF once past it.
+ * whatever the command (seen on 5.10); 5.19 narrowed that check to map
+ * and program creation (6.1 reads maps without).  A command on fd -1
+ * tells: EPERM there, EBADF once past it.
  */
 static bool bpf_gated(void)
 {

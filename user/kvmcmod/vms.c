@@ -20,27 +20,34 @@
  * so series never change identity; SIGHUP re-resolves names.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kvmcmod.h"
 
+/* bsearch() by id: struct kd_vm and struct kd_untracked both start with it */
+_Static_assert(offsetof(struct kd_vm, id) == 0, "kd_vm starts with its id");
+_Static_assert(offsetof(struct kd_untracked, id) == 0, "kd_untracked starts with its id");
+
+static int cmp_id_first(const void *key, const void *elem)
+{
+	__u64 x = *(const __u64 *)key, y;
+
+	memcpy(&y, elem, sizeof(y));
+	return x < y ? -1 : x > y;
+}
+
 struct kd_vm *kd_vm_find(const struct kd_model *m, __u64 id)
 {
-	size_t lo = 0, hi = m->nvms;
+	return m->nvms ? bsearch(&id, m->vms, m->nvms, sizeof(*m->vms), cmp_id_first) : NULL;
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->vms[mid].id == id)
-			return &m->vms[mid];
-		if (m->vms[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+static struct kd_untracked *untracked_find(const struct kd_model *m, __u64 id)
+{
+	return m->nuntracked ? bsearch(&id, m->untracked, m->nuntracked, sizeof(*m->untracked),
+				       cmp_id_first) : NULL;
 }
 
 /* ---- names ---------------------------------------------------------------- */
@@ -115,23 +122,6 @@ __u64 kd_grace_ns(const struct kd_model *m)
 }
 
 /* ---- the update ---------------------------------------------------------------- */
-
-static struct kd_untracked *untracked_find(const struct kd_model *m, __u64 id)
-{
-	size_t lo = 0, hi = m->nuntracked;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->untracked[mid].id == id)
-			return &m->untracked[mid];
-		if (m->untracked[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
 
 /* sorted insert; -ENOMEM */
 static int untracked_add(struct kd_model *m, const struct kvmcmo_vm *sv, __u64 now)

@@ -126,17 +126,19 @@ def abort_key(a):
 
 
 def main():
+    # core: the suite's CI mode on this kernel (guest.sh says what it skips)
+    full = (read("mode", "full").strip() or "full") == "full"
     vms = truth_vms()
     check("workload ran", rc("workload.rc") == 0 and len(vms) > 10,
           f"workload rc {rc('workload.rc')}, {len(vms)} VMs in the truth")
     check("hostile-name VM ran", rc("hostile.rc") == 0 and
           any(v["name"] == 'a"b\\c\nd' for v in vms), read("hostile.err", "")[-300:])
     check("--check attaches and exits 0", rc("check.rc") == 0, read("check.out", "")[-300:])
-    # up to 6.4 with kernel.unprivileged_bpf_disabled set, bpf() wants
+    # before 5.19 with kernel.unprivileged_bpf_disabled set, bpf() wants
     # CAP_BPF for every command, reading maps included: that one stays
     caps = read("caps.txt", "")
     rel = tuple(int(x) for x in re.findall(r"\d+", read("uname", "0.0"))[:2])
-    gated = rel < (6, 5) and (read("unpriv-bpf.txt", "0").strip() or "0") != "0"
+    gated = rel < (5, 19) and (read("unpriv-bpf.txt", "0").strip() or "0") != "0"
     want = "0000008000000000" if gated else "0000000000000000"
     check(f"capabilities dropped after attach ({'all but CAP_BPF' if gated else 'all'})",
           caps and all(l.split()[1] == want for l in caps.splitlines()) and
@@ -319,23 +321,25 @@ def main():
     check("100 KiB header: 431 (or closed), daemon alive",
           status("http-bighdr.txt") in (431, 413, 400, None) and rc("alive-after-http.rc") == 0,
           read("http-bighdr.txt", "")[:100])
-    check("/healthz answers while 20 slow clients hold connections",
-          rc("healthz-slow.rc") == 0 and read("healthz-slow.txt", "").strip() == "ok",
-          f"rc {rc('healthz-slow.rc')}: {read('healthz-slow.err', '')[-200:]}")
+    if full:
+        check("/healthz answers while 20 slow clients hold connections",
+              rc("healthz-slow.rc") == 0 and read("healthz-slow.txt", "").strip() == "ok",
+              f"rc {rc('healthz-slow.rc')}: {read('healthz-slow.err', '')[-200:]}")
     check("counters unchanged by the malformed requests",
           family(after, fam) == family(a, fam), "")
     check("/healthz ok", rc("healthz.rc") == 0 and read("healthz.txt", "").strip() == "ok", "")
 
     # ---- TLS and basic auth (C) ----
-    check("C over HTTPS with the right user and password: 200 ok",
-          rc("tls-ok.rc") == 0 and read("tls-ok.txt", "").strip() == "ok",
-          read("tls-ok.err", "")[-200:])
-    check("C without credentials: 401", rc("tls-noauth.rc") != 0 and
-          "401" in read("tls-noauth.err", ""), read("tls-noauth.err", "")[-200:])
-    check("C with a wrong password: 401", rc("tls-badpw.rc") != 0 and
-          "401" in read("tls-badpw.err", ""), read("tls-badpw.err", "")[-200:])
-    check("C: plain HTTP on the TLS port gets no HTTP answer",
-          not read("tls-plain.txt", "").startswith("HTTP/1.1 200"), read("tls-plain.txt", "")[:100])
+    if full:
+        check("C over HTTPS with the right user and password: 200 ok",
+              rc("tls-ok.rc") == 0 and read("tls-ok.txt", "").strip() == "ok",
+              read("tls-ok.err", "")[-200:])
+        check("C without credentials: 401", rc("tls-noauth.rc") != 0 and
+              "401" in read("tls-noauth.err", ""), read("tls-noauth.err", "")[-200:])
+        check("C with a wrong password: 401", rc("tls-badpw.rc") != 0 and
+              "401" in read("tls-badpw.err", ""), read("tls-badpw.err", "")[-200:])
+        check("C: plain HTTP on the TLS port gets no HTTP answer",
+              not read("tls-plain.txt", "").startswith("HTTP/1.1 200"), read("tls-plain.txt", "")[:100])
 
     # ---- signals ----
     check("SIGHUP: still serving", rc("alive-after-hup.rc") == 0 and rc("healthz-hup.rc") == 0,
@@ -349,6 +353,8 @@ def main():
           read("attached-after.txt", "x").strip() == "", read("attached-after.txt", ""))
 
     # ---- Prometheus ----
+    if not full:
+        return
     pa = load_json("prom-aborts.json") or {}
     got = {}
     for r in pa.get("data", {}).get("result", []):
