@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * fmt.c - numbers squeezed into a screen column, like top's "1.2m": the most
- * precise form that fits, never wider than asked (a value too large for
+ * precise form that fits (".4M" where "400k" does not), never wider than asked (a value too large for
  * every form shows as '+' signs rather than pushing the next column).
  */
 #include <math.h>
@@ -47,6 +47,14 @@ char *top_fmt_num(char *buf, size_t len, double v, int width)
 		s /= 1000;
 		if (s < 9.95 && fits(buf, len, width, "%.1f%c", s, units[u]))
 			return buf;
+		/* 400k in three columns: ".4M", never "0M" */
+		if (s < 0.95) {
+			int n = snprintf(buf, len, ".%d%c", (int)(s * 10 + 0.5), units[u]);
+
+			if (n > 0 && n <= width && (size_t)n < len)
+				return buf;
+			continue;
+		}
 		if (s < 999.5 && fits(buf, len, width, "%.0f%c", s, units[u]))
 			return buf;
 	}
