@@ -252,6 +252,26 @@ TEST(column_names)
 			    "header %s fits", top_cols[c].header);
 }
 
+TEST(use_kvmcmod_and_help)
+{
+	struct top_ui ui;
+	int n = 0;
+
+	setup(&ui);
+	type(&ui, "u");
+	ASSERT_EQ(ui.use_remote, 0, "u without a kvmcmod found does nothing");
+	ASSERT_STREQ(ui.msg, "u: no local kvmcmod was found", "but says why");
+	ui.offer_remote = true;
+	type(&ui, "u");
+	ASSERT_EQ(ui.use_remote, 1, "u with one found asks for the switch");
+	ASSERT_STREQ(ui.msg, "", "silently (the switch reports)");
+	/* the help screen holds every line on 80x24, the key hints line kept */
+	for (; top_help_text[n]; n++)
+		ASSERT_TRUE(strlen(top_help_text[n]) <= 80, "help line %d fits 80", n);
+	ASSERT_TRUE(n <= 23, "help has %d lines: 23 fit above the status line", n);
+	top_ui_fini(&ui);
+}
+
 static const struct test tests[] = {
 	TEST_ENTRY(defaults),
 	TEST_ENTRY(toggles),
@@ -260,6 +280,7 @@ static const struct test tests[] = {
 	TEST_ENTRY(pid_and_interval_prompts),
 	TEST_ENTRY(selection_and_drill_down),
 	TEST_ENTRY(column_names),
+	TEST_ENTRY(use_kvmcmod_and_help),
 };
 
 int main(void)

@@ -4,9 +4,10 @@
  *
  *   q, SIGINT, SIGTERM, SIGHUP   main loop ends, endwin() (main.c)
  *   SIGSEGV, SIGBUS, SIGFPE,     endwin() from the handler, then the signal
- *   SIGILL, SIGABRT              kills as it would have (core dump kept)
- *   SIGKILL                      nothing runs in the process, so a small
- *                                guard process does it: forked before the
+ *   SIGILL, SIGABRT, SIGQUIT,    kills as it would have (core dump kept)
+ *   SIGTRAP, SIGSYS
+ *   SIGKILL, and any other       nothing runs in the process, so a small
+ *   signal that kills            guard process does it: forked before the
  *                                screen is set up, it holds a pipe whose
  *                                other end only kvmcmotop has.  EOF without
  *                                the "clean exit" byte means kvmcmotop died:
@@ -135,7 +136,8 @@ static void on_crash(int sig)
 
 void top_guard_crash_handlers(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT, SIGTRAP,
+				    SIGSYS };
 	struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND };
 
 	sigemptyset(&sa.sa_mask);

@@ -167,14 +167,16 @@ int top_http_get(const struct top_url *u, int timeout_s, char **body, size_t *bl
 
 /* ---- a kvmcmod on this host ---------------------------------------------------- */
 
-/* its listen address from its argv: --web.listen-address / --listen / -l */
-static void listen_url(pid_t pid, char *url, size_t len)
+/* its listen address from its argv (--web.listen-address), and whether
+ * --web.config.file puts TLS or basic authentication in front of it */
+static void listen_url(pid_t pid, char *url, size_t len, bool *secured)
 {
 	char path[64], argv[4096], *a, *end, *addr = NULL;
 	ssize_t n;
 	FILE *f;
 
 	snprintf(url, len, "http://127.0.0.1:%d", KVMCMOD_DEFAULT_PORT);
+	*secured = false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -186,16 +188,15 @@ static void listen_url(pid_t pid, char *url, size_t len)
 	argv[n] = 0;
 	end = argv + n;
 	for (a = argv; a < end; a += strlen(a) + 1) {
-		static const char *const names[] = { "--web.listen-address", "--listen", "-l" };
+		static const char opt[] = "--web.listen-address";
+		size_t l = sizeof(opt) - 1;
 
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			size_t l = strlen(names[i]);
-
-			if (!strncmp(a, names[i], l) && a[l] == '=')
-				addr = a + l + 1;
-			else if (!strcmp(a, names[i]) && a + l + 1 < end)
-				addr = a + l + 1;
-		}
+		if (!strncmp(a, opt, l) && a[l] == '=')
+			addr = a + l + 1;
+		else if (!strcmp(a, opt) && a + l + 1 < end)
+			addr = a + l + 1;
+		if (!strncmp(a, "--web.config.file", 17) && (!a[17] || a[17] == '='))
+			*secured = true;
 	}
 	if (!addr || !*addr)
 		return;
@@ -210,7 +211,7 @@ static void listen_url(pid_t pid, char *url, size_t len)
 		snprintf(url, len, "http://%s", addr);
 }
 
-pid_t top_find_kvmcmod(char *url, size_t len)
+pid_t top_find_kvmcmod(char *url, size_t len, bool *secured)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -233,7 +234,8 @@ pid_t top_find_kvmcmod(char *url, size_t len)
 		fclose(f);
 	}
 	closedir(d);
+	*secured = false;
 	if (found)
-		listen_url(found, url, len);
+		listen_url(found, url, len, secured);
 	return found;
 }

@@ -30,14 +30,14 @@ const char *const top_help_text[] = {
 	"  d          hide / show destroyed VMs",
 	"  s          refresh interval in seconds",
 	"  r          reset the totals to zero (start again from now)",
-	"  h ?        this help",
+	"  u          read the kvmcmod found on this host instead of the probes",
+	"  h ?        this help (any key goes back)",
 	"  q          quit",
 	"Columns: VCP vCPUs seen; ABRT every abort; CMO..EXIT aborts of the",
 	"chosen kind: translation and permission faults, double faults, on",
 	"read-only memslots, skipped by KVM, exits to the VMM (NISV or MMIO);",
 	"ERR failed vCPU runs since start; P50 P99 handler time of every abort",
 	"(n u m s: nanoseconds, microseconds, milliseconds, seconds).",
-	"Press any key to go back.",
 	NULL,
 };
 
@@ -288,6 +288,12 @@ void top_ui_key(struct top_ui *ui, int key, const struct top_frame *fr, int page
 		return;
 	case 'd':
 		ui->view.hide_dead = !ui->view.hide_dead;
+		return;
+	case 'u':
+		if (ui->offer_remote)
+			ui->use_remote = true;
+		else
+			snprintf(ui->msg, sizeof(ui->msg), "u: no local kvmcmod was found");
 		return;
 	case 'f':
 		start_prompt(ui, TOP_PROMPT_FILTER);

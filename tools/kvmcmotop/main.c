@@ -334,9 +334,51 @@ static void rebuild(struct screen *s)
 		s->ui.drill_first = 0;
 }
 
-static int run_screen(struct top_source *src, struct top_ui *init, const char *note)
+/*
+ * u: read the local kvmcmod instead of the probes.  The new source answers
+ * first; then the probes go (closing the source detaches them) and every
+ * window starts again from the kvmcmod's first reading.
+ */
+static void switch_to_remote(struct screen *s, struct top_source **src, const char *url)
+{
+	struct top_source *n;
+	struct top_sample base, cur;
+	char why[512];
+
+	s->ui.use_remote = false;
+	if (top_source_open(&n, url, KVMCMO_MODE_AUTO, why, sizeof(why)))
+		goto fail;
+	if (top_source_read(n, &base, why, sizeof(why)))
+		goto close;
+	if (top_source_read(n, &cur, why, sizeof(why))) {
+		top_sample_free(&base);
+		goto close;
+	}
+	top_source_close(*src);
+	*src = n;
+	replace(&s->base, &base);
+	replace(&s->cur, &cur);
+	top_sample_free(&s->prev);
+	s->have_prev = false;
+	s->st.source = top_source_name(n);
+	s->st.note = NULL;
+	s->ui.offer_remote = false;
+	snprintf(s->ui.msg, sizeof(s->ui.msg), "probes detached: reading %.200s, totals from now",
+		 top_source_name(n));
+	return;
+close:
+	top_source_close(n);
+fail:
+	snprintf(s->ui.msg, sizeof(s->ui.msg), "u: %.250s", why);
+}
+
+/* note: the screen's third line (NULL: none); remote_url: the local
+ * kvmcmod the key u switches to ("": none) */
+static int run_screen(struct top_source **srcp, struct top_ui *init, const char *note,
+		      const char *remote_url)
 {
 	struct screen *s = calloc(1, sizeof(*s));
+	struct top_source *src = *srcp;
 	long frames = 0;
 	__u64 deadline;
 	int err = 0;
@@ -346,6 +388,7 @@ static int run_screen(struct top_source *src, struct top_ui *init, const char *n
 		return KVMCMO_EXIT_FAIL;
 	}
 	s->ui = *init;
+	s->ui.offer_remote = remote_url && *remote_url;
 	s->st.source = top_source_name(src);
 	s->st.note = note;
 	if (top_source_read(src, &s->base, NULL, 0) ||
@@ -374,6 +417,11 @@ static int run_screen(struct top_source *src, struct top_ui *init, const char *n
 			int page = s->ui.screen == TOP_SCR_DRILL ? top_view_lines() : top_view_rows();
 
 			top_ui_key(&s->ui, key, &s->fr, page, (int)s->drill.n);
+			if (s->ui.use_remote) {
+				switch_to_remote(s, &src, remote_url);
+				*srcp = src;
+				deadline = s->cur.taken_ns + (__u64)(s->ui.interval * 1e9);
+			}
 			if (s->ui.reset) {
 				struct top_sample b;
 
@@ -426,8 +474,9 @@ int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
 	struct top_source *src = NULL;
-	char url[300], note[400] = "";
+	char url[300] = "", note[400] = "";
 	struct top_ui ui;
+	bool secured = false;
 	pid_t kd = 0;
 	int err;
 
@@ -464,11 +513,17 @@ int main(int argc, char **argv)
 
 	/* a kvmcmod already counts here: say so, and how to read it */
 	if (!env.remote)
-		kd = top_find_kvmcmod(url, sizeof(url));
-	if (kd) {
-		snprintf(note, sizeof(note), "kvmcmod (pid %d) counts on this host: "
-			 "--remote %s reads it without loading the probes twice", (int)kd, url);
+		kd = top_find_kvmcmod(url, sizeof(url), &secured);
+	if (kd && secured) {
+		snprintf(note, sizeof(note), "kvmcmod (pid %d) counts here too, behind TLS or "
+			 "basic auth: not readable here", (int)kd);
 		fprintf(stderr, "%s: %s\n", kvmcmo_prog, note);
+		url[0] = 0;
+	} else if (kd) {
+		fprintf(stderr, "%s: kvmcmod (pid %d) counts on this host: --remote %s reads it "
+			"without loading the probes twice\n", kvmcmo_prog, (int)kd, url);
+		snprintf(note, sizeof(note), "kvmcmod (pid %d) counts here: press u to read %s "
+			 "instead", (int)kd, url);
 	}
 
 	install_signals();
@@ -480,9 +535,10 @@ int main(int argc, char **argv)
 	} else {
 		signal(SIGPIPE, SIG_DFL);
 	}
-	err = top_source_open(&src, env.remote, env.mode);
+	err = top_source_open(&src, env.remote, env.mode, NULL, 0);
 	if (!err)
-		err = env.batch ? run_batch(src, &ui.view) : run_screen(src, &ui, kd ? note : NULL);
+		err = env.batch ? run_batch(src, &ui.view) :
+		      run_screen(&src, &ui, kd ? note : NULL, url);
 	top_source_close(src);
 	top_guard_stop();
 	top_ui_fini(&ui);

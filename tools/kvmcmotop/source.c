@@ -10,6 +10,7 @@
  * poll shows no activity instead of a rate computed over the wrong time.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,22 +41,42 @@ static const char *attach_summary(const struct kvmcmo_plan *p)
 	return f && k ? "fentry+kprobe" : f ? "fentry" : "kprobe";
 }
 
-int top_source_open(struct top_source **out, const char *url, enum kvmcmo_mode mode)
+/* the reason on stderr, or into why[] */
+__attribute__((format(printf, 3, 4)))
+static void say(char *why, size_t len, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (why)
+		snprintf(why, len, "%s", buf);
+	else
+		kvmcmo_err("%s", buf);
+}
+
+int top_source_open(struct top_source **out, const char *url, enum kvmcmo_mode mode,
+		    char *why, size_t len)
 {
 	struct top_source *s = calloc(1, sizeof(*s));
 	struct top_sample probe;
-	char why[300];
+	char buf[512];
 	int err;
 
 	*out = NULL;
 	if (!s) {
-		kvmcmo_err("out of memory");
+		say(why, len, "out of memory");
 		return KVMCMO_EXIT_FAIL;
 	}
 	if (url) {
 		s->remote = true;
-		if (top_url_parse(&s->url, url, why, sizeof(why))) {
-			kvmcmo_usage_err("%s", why);
+		if (top_url_parse(&s->url, url, buf, sizeof(buf))) {
+			if (why)
+				snprintf(why, len, "%s", buf);
+			else
+				kvmcmo_usage_err("%s", buf);
 			free(s);
 			return KVMCMO_EXIT_USAGE;
 		}
@@ -63,8 +84,9 @@ int top_source_open(struct top_source **out, const char *url, enum kvmcmo_mode m
 			 strchr(s->url.host, ':') ? "[" : "", s->url.host,
 			 strchr(s->url.host, ':') ? "]" : "", s->url.port, s->url.path);
 		/* the first read says at once whether anything answers there */
-		err = top_source_read(s, &probe, NULL, 0);
+		err = top_source_read(s, &probe, buf, sizeof(buf));
 		if (err) {
+			say(why, len, "%s", buf);
 			free(s);
 			return KVMCMO_EXIT_FAIL;
 		}

@@ -204,7 +204,8 @@ int top_drill_lines(struct top_lines *out, const struct top_vmstat *win,
 /* ---- fmt.c --------------------------------------------------------------- */
 
 /* v in at most width characters: exact when it fits, else one decimal,
- * else k/M/G/T/P; non-integral values under 10 keep one decimal */
+ * else k/M/G/T/P (".4M" for 400k in three); non-integral values under 10
+ * keep one decimal */
 char *top_fmt_num(char *buf, size_t len, double v, int width);
 /* ns in at most width characters with a unit letter n/u/m/s ("4.1u");
  * 0 is "-" */
@@ -253,7 +254,8 @@ struct top_ui {
 	char buf[128];                  /* what is typed at the prompt */
 	size_t buflen;
 	char msg[256];                  /* one-shot status line message */
-	bool quit, reset, redraw, interval_changed;
+	bool offer_remote;              /* a local kvmcmod was found: u reads it */
+	bool quit, reset, redraw, interval_changed, use_remote;
 };
 
 void top_ui_init(struct top_ui *ui);
@@ -290,8 +292,10 @@ int top_view_key(int ms);
 /* ---- source.c -------------------------------------------------------------- */
 
 struct top_source;
-/* url NULL: load the probes (kvmcmo_open); 0 or a KVMCMO_EXIT_* code */
-int top_source_open(struct top_source **out, const char *url, enum kvmcmo_mode mode);
+/* url NULL: load the probes (kvmcmo_open); 0 or a KVMCMO_EXIT_* code, with
+ * the reason printed, or in why[] when it is not NULL */
+int top_source_open(struct top_source **out, const char *url, enum kvmcmo_mode mode,
+		    char *why, size_t len);
 /* 0, or -errno with a message printed (why[] when not NULL takes it instead) */
 int top_source_read(struct top_source *s, struct top_sample *out, char *why, size_t len);
 const char *top_source_name(const struct top_source *s);
@@ -310,8 +314,9 @@ int top_url_parse(struct top_url *u, const char *url, char *why, size_t len);
 /* GET; the body (NUL-terminated, free()) on 200; -errno with why[] otherwise */
 int top_http_get(const struct top_url *u, int timeout_s, char **body, size_t *blen,
 		 char *why, size_t len);
-/* a kvmcmod process on this host: its pid and the URL of its API, else 0 */
-pid_t top_find_kvmcmod(char *url, size_t len);
+/* a kvmcmod process on this host: its pid and the URL of its API, else 0;
+ * secured: it has --web.config.file (TLS or basic auth: not readable here) */
+pid_t top_find_kvmcmod(char *url, size_t len, bool *secured);
 
 /* ---- util.c ---------------------------------------------------------------- */
 
