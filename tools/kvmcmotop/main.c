@@ -145,13 +145,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.remote = arg;
 		break;
 	case OPT_ATTACH:
-		if (!strcmp(arg, "auto"))
-			env.mode = KVMCMO_MODE_AUTO;
-		else if (!strcmp(arg, "fentry"))
-			env.mode = KVMCMO_MODE_FENTRY;
-		else if (!strcmp(arg, "kprobe"))
-			env.mode = KVMCMO_MODE_KPROBE;
-		else {
+		env.mode = kvmcmo_mode_parse(arg);
+		if (env.mode < 0) {
 			kvmcmo_usage_err("invalid attach mode '%s' (auto, fentry or kprobe)", arg);
 			return EINVAL;
 		}
