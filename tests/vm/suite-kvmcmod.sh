@@ -9,12 +9,13 @@
 #
 #   tests/vm/suite-kvmcmod.sh [-j N] [SERIES...]   (default: 5.10 6.1 6.12 7.2)
 #
-# KVMCMO_CI=1 (CI's time budget): exact series, promtool, lifecycle,
-# grace and kernel-map cleanup, capabilities, signals and the cheap HTTP
-# checks on every kernel, but the real Prometheus server (its values and
-# every dashboard query), TLS with basic auth, and the slow-client check
-# on one kernel only: KVMCMOD_CI_FULL (default 6.12, else the last one
-# named).  Each kernel's section says which mode it ran.
+# KVMCMO_CI=1 (CI's time budget): exact series (page, API, textfile),
+# promtool, hostile names, lifecycle, grace and kernel-map cleanup, kprobe
+# mode, capabilities, signals and the cheap HTTP checks on every kernel;
+# the real Prometheus server (its values and every dashboard query), TLS
+# with basic auth, slow clients, daemon B (--max-vms, --per-vm-latency)
+# and --check on one kernel only: KVMCMOD_CI_FULL (default 6.12, else the
+# last one named).  Each kernel's section says which mode it ran.
 #
 # Why Prometheus runs inside the guest: the guest has no network device
 # (virtio-net is a module these kernels would need in the initramfs), and

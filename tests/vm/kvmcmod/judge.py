@@ -133,7 +133,8 @@ def main():
           f"workload rc {rc('workload.rc')}, {len(vms)} VMs in the truth")
     check("hostile-name VM ran", rc("hostile.rc") == 0 and
           any(v["name"] == 'a"b\\c\nd' for v in vms), read("hostile.err", "")[-300:])
-    check("--check attaches and exits 0", rc("check.rc") == 0, read("check.out", "")[-300:])
+    if full:
+        check("--check attaches and exits 0", rc("check.rc") == 0, read("check.out", "")[-300:])
     # before 5.19 with kernel.unprivileged_bpf_disabled set, bpf() wants
     # CAP_BPF for every command, reading maps included: that one stays
     caps = read("caps.txt", "")
@@ -145,7 +146,10 @@ def main():
           (not gated or "keeping it" in read("a.err", "")), caps)
 
     # promtool on every page
-    for page in ("a-metrics.txt", "b-metrics.txt", "c-metrics.txt", "a-textfile.prom"):
+    for page in ("a-metrics.txt", "b-metrics.txt" if full else None, "c-metrics.txt",
+                 "a-textfile.prom"):
+        if page is None:
+            continue
         text = read(page)
         if not check(f"{page} fetched", text is not None and "kvmcmo_vms" in text, "missing"):
             continue
@@ -156,7 +160,7 @@ def main():
 
     try:
         a = parse_page(read("a-metrics.txt"))
-        b = parse_page(read("b-metrics.txt"))
+        b = parse_page(read("b-metrics.txt")) if full else {}
         c = parse_page(read("c-metrics.txt"))
         tf = parse_page(read("a-textfile.prom"))
         after = parse_page(read("a-metrics-after-http.txt"))
@@ -264,25 +268,26 @@ def main():
     check("A: no counter went backwards", not regress, str(regress[:5]))
 
     # ---- B: --max-vms 2 and per-VM latency ----
-    tracked = {(dict(ls)["vm"], dict(ls)["pid"]) for (n, ls) in b
-               if n == "kvmcmo_dabt_injections_total"}
-    first2 = [(v["name"], str(v["pid"])) for v in vms[:2]]
-    check("B: --max-vms 2 tracks the first two VMs", sorted(tracked) == sorted(first2),
-          f"{sorted(tracked)} vs {first2}")
-    check("B: the rest counted in kvmcmo_vms_dropped_total",
-          b.get(("kvmcmo_vms_dropped_total", frozenset())) == len(vms) - 2,
-          f"{b.get(('kvmcmo_vms_dropped_total', frozenset()))} vs {len(vms) - 2}")
-    bad = []
-    for v in vms[:2]:
-        want = {}
-        for x in v["aborts"]:
-            want[x["outcome"]] = want.get(x["outcome"], 0) + x["count"]
-        got = {dict(ls)["outcome"]: int(val) for ls, val in
-               family(b, "kvmcmo_abort_handling_seconds_count", vm=v["name"],
-                      pid=str(v["pid"])).items()}
-        if got != want:
-            bad.append(f"{v['name']}: {got} vs {want}")
-    check("B: per-VM handling-time histograms count each VM's aborts", not bad, "; ".join(bad))
+    if full:
+        tracked = {(dict(ls)["vm"], dict(ls)["pid"]) for (n, ls) in b
+                   if n == "kvmcmo_dabt_injections_total"}
+        first2 = [(v["name"], str(v["pid"])) for v in vms[:2]]
+        check("B: --max-vms 2 tracks the first two VMs", sorted(tracked) == sorted(first2),
+              f"{sorted(tracked)} vs {first2}")
+        check("B: the rest counted in kvmcmo_vms_dropped_total",
+              b.get(("kvmcmo_vms_dropped_total", frozenset())) == len(vms) - 2,
+              f"{b.get(('kvmcmo_vms_dropped_total', frozenset()))} vs {len(vms) - 2}")
+        bad = []
+        for v in vms[:2]:
+            want = {}
+            for x in v["aborts"]:
+                want[x["outcome"]] = want.get(x["outcome"], 0) + x["count"]
+            got = {dict(ls)["outcome"]: int(val) for ls, val in
+                   family(b, "kvmcmo_abort_handling_seconds_count", vm=v["name"],
+                          pid=str(v["pid"])).items()}
+            if got != want:
+                bad.append(f"{v['name']}: {got} vs {want}")
+        check("B: per-VM handling-time histograms count each VM's aborts", not bad, "; ".join(bad))
 
     # ---- C: grace ----
     check("C: every destroyed VM expired after its 2 s grace",
@@ -345,7 +350,7 @@ def main():
     check("SIGHUP: still serving", rc("alive-after-hup.rc") == 0 and rc("healthz-hup.rc") == 0,
           f"alive {rc('alive-after-hup.rc')}, healthz {rc('healthz-hup.rc')}: "
           f"{read('healthz-hup.err', '')[-200:]}")
-    for d in ("a", "b", "c"):
+    for d in ("a", "b", "c") if full else ("a", "c"):
         check(f"SIGTERM: kvmcmod {d} exits 0", rc(f"{d}.rc") == 0,
               f"rc {rc(f'{d}.rc')}: {read(d + '.err', '')[-300:]}")
     check("probes attached while running", read("attached-during.txt", "").strip() != "", "")
