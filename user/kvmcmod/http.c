@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * http.c - the HTTP side, over libmicrohttpd: one internal thread on epoll
- * serving pages rendered at most once per poll (cached per model
- * generation, reference counted so a slow client keeps its copy while the
- * next poll replaces the cache).
+ * http.c - the HTTP side, over libmicrohttpd: a pool of internal threads
+ * (KD_HTTP_THREADS) serving pages rendered at most once per poll (cached
+ * per model generation, reference counted so a slow client keeps its copy
+ * while the next poll replaces the cache).  /healthz takes no lock, so
+ * neither a render nor many clients pulling big pages hold it up.
  *
  *   GET|HEAD /metrics           text format 0.0.4
  *   GET|HEAD /api/v1/snapshot   JSON (api.c)
@@ -28,7 +29,8 @@
 
 #include "kvmcmod.h"
 
-#define KD_CONN_LIMIT 512
+#define KD_HTTP_THREADS 2
+#define KD_CONN_LIMIT 512               /* split among the threads */
 #define KD_CONN_TIMEOUT_S 10
 #define KD_CONN_MEMORY (64 * 1024)      /* request line + headers per connection */
 
@@ -209,10 +211,9 @@ static enum MHD_Result healthz(struct kd_daemon *d, struct MHD_Connection *c)
 	__u64 now = now_ns(), last, polls;
 	char msg[128];
 
-	pthread_mutex_lock(&d->lock);
-	last = d->model.last_poll_ns;
-	polls = d->model.polls;
-	pthread_mutex_unlock(&d->lock);
+	/* without the lock: a render (which holds it) never delays /healthz */
+	last = __atomic_load_n(&d->model.last_poll_ns, __ATOMIC_RELAXED);
+	polls = __atomic_load_n(&d->model.polls, __ATOMIC_RELAXED);
 	if (polls && now >= last && now - last <= d->healthy_within_ns)
 		return send_text(c, MHD_HTTP_OK, "ok\n", NULL);
 	if (!polls)
@@ -333,7 +334,7 @@ int kd_http_start(struct kd_daemon *d, const char *host, unsigned int port,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD;
 	struct addrinfo *ai = NULL;
-	struct MHD_OptionItem o[8];
+	struct MHD_OptionItem o[9];
 	char portstr[8];
 	int rc, n = 0;
 
@@ -350,6 +351,7 @@ int kd_http_start(struct kd_daemon *d, const char *host, unsigned int port,
 		flags |= MHD_USE_DUAL_STACK;
 	else if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, KD_HTTP_THREADS, NULL };
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, KD_CONN_LIMIT, NULL };
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, KD_CONN_TIMEOUT_S, NULL };
 	o[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, KD_CONN_MEMORY, NULL };

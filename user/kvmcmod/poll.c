@@ -337,8 +337,9 @@ int kd_model_update(struct kd_model *m, struct kvmcmo_snapshot *cur)
 	m->prev = *cur;
 	memset(cur, 0, sizeof(*cur));
 	m->have_prev = true;
-	m->last_poll_ns = m->prev.taken_ns;
-	m->polls++;
+	/* /healthz reads these two without the lock (http.c) */
+	__atomic_store_n(&m->last_poll_ns, m->prev.taken_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->polls, m->polls + 1, __ATOMIC_RELAXED);
 	m->generation++;
 	return err;
 }
