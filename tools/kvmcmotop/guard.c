@@ -66,7 +66,12 @@ static void guard_main(int rfd, int tty, const struct termios *saved)
 	ssize_t n;
 
 	/* Ctrl-C / Ctrl-\ / a hangup reach the whole process group: they are
-	 * kvmcmotop's to handle, the guard waits for the outcome */
+	 * kvmcmotop's to handle, the guard waits for the outcome.  SIGTTOU
+	 * ignored: once kvmcmotop is dead the shell takes the terminal back,
+	 * and the guard's process group, now orphaned and in the background,
+	 * would get EIO from tcsetattr() (the kernel's rule for background
+	 * writers of terminal modes) unless SIGTTOU is ignored */
+	signal(SIGTTOU, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTSTP, SIG_IGN);
