@@ -7,7 +7,7 @@
 #
 #   A  127.0.0.1:10131 (the default)  --vm-grace 1h --textfile: exact values,
 #      scraped by a real Prometheus every second; HTTP and signal checks
-#   B  127.0.0.1:10132  --max-vms 2 --per-vm-latency --attach kprobe
+#   B  127.0.0.1:10132  --max-vms 2 --per-vm-latency
 #   C  127.0.0.1:10133  --vm-grace 2s --attach kprobe: every VM must expire;
 #      HTTPS with basic auth (--web.config.file /payload/web.yml)
 # The workload: every default case of `kvmcmo selftest --workload-only`,
@@ -27,6 +27,7 @@ export LD_LIBRARY_PATH=/payload/lib
 ifconfig lo 127.0.0.1 up
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
 uname -r > /out/uname
+uname -v > /out/uname-v         # the preemption model (PREEMPT_LAZY on 7.2)
 mark() {      # progress, in /out/timeline and on the console
 	echo "$1 $(cut -d' ' -f1 /proc/uptime)" | tee -a /out/timeline
 }
@@ -72,7 +73,7 @@ PA=$!
 DAEMONS="a $PA"
 if [ $MODE = full ]; then
 	./kvmcmod --web.listen-address 127.0.0.1:10132 --interval 250ms --vm-grace 1h \
-		--max-vms 2 --per-vm-latency --attach kprobe > /out/b.out 2> /out/b.err &
+		--max-vms 2 --per-vm-latency > /out/b.out 2> /out/b.err &
 	DAEMONS="$DAEMONS b $!"
 fi
 ./kvmcmod --web.listen-address 127.0.0.1:10133 --interval 200ms --vm-grace 2s \
@@ -129,6 +130,16 @@ $W -O /out/a-metrics.txt $A/metrics; echo $? > /out/a-metrics.rc
 $W -O /out/a-api.json $A/api/v1/snapshot; echo $? > /out/a-api.rc
 [ $MODE = full ] && { $W -O /out/b-metrics.txt $B/metrics; echo $? > /out/b-metrics.rc; }
 cp /tmp/tf/kvmcmo.prom /out/a-textfile.prom
+# each daemon's BPF programs as the kernel counts them (run_cnt, and from
+# 5.12 recursion_misses: runs the kernel skipped because a BPF program or
+# a BPF map syscall was already active on that CPU)
+set -- $DAEMONS
+while [ $# -gt 0 ]; do
+	for f in /proc/$2/fd/*; do
+		[ "$(readlink "$f")" = anon_inode:bpf-prog ] && cat /proc/$2/fdinfo/${f##*/}
+	done > /out/$1-progs.txt 2>/dev/null
+	shift 2
+done
 ls /tmp/tf > /out/textfile-dir.txt
 $W -O /out/healthz.txt $A/healthz; echo $? > /out/healthz.rc
 

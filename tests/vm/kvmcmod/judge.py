@@ -289,20 +289,45 @@ def main():
                 bad.append(f"{v['name']}: {got} vs {want}")
         check("B: per-VM handling-time histograms count each VM's aborts", not bad, "; ".join(bad))
 
-    # ---- C: grace ----
+    # ---- C: grace (and --attach kprobe) ----
+    # A kprobe program does not run while another BPF program, or a BPF
+    # map syscall (bpf_disable_instrumentation), is active on that CPU;
+    # the kernel counts each such run in the program's recursion_misses.
+    # On a preemptible kernel a poller preempted inside a map read can so
+    # hide an abort from every kprobe program (fentry programs have their
+    # own guard): then C's loss must be exactly that, recorded by the
+    # kernel, and nothing else.
+    c_out = {dict(ls)["outcome"]: int(val) for ls, val in
+             family(c, "kvmcmo_abort_handling_seconds_count").items()}
+    c_total, truth_total = sum(c_out.values()), sum(by_out.values())
+    lost = truth_total - c_total
+    misses = sum(int(x) for x in re.findall(r"^recursion_misses:\s*(\d+)",
+                                              read("c-progs.txt", ""), re.M))
+    entry_runs = sum(int(v) for ls, v in family(c, "kvmcmo_bpf_program_runs_total").items()
+                     if dict(ls)["program"].startswith("abort_entry_"))
+    preemptible = "PREEMPT" in read("uname-v", "")
+    expired = c.get(("kvmcmo_vms_expired_total", frozenset()))
     check("C: every destroyed VM expired after its 2 s grace",
           c.get(("kvmcmo_vms", frozenset({("state", "alive")}))) == 0 and
           c.get(("kvmcmo_vms", frozenset({("state", "destroyed")}))) == 0 and
-          c.get(("kvmcmo_vms_expired_total", frozenset())) == len(vms) and
+          (expired == len(vms) if not lost else len(vms) - lost <= expired <= len(vms)) and
           not family(c, "kvmcmo_guest_aborts_total"),
-          f"expired {c.get(('kvmcmo_vms_expired_total', frozenset()))} of {len(vms)}")
+          f"expired {expired} of {len(vms)} ({lost} aborts lost)")
     rows = {dict(ls)["map"]: int(val) for ls, val in family(c, "kvmcmo_kernel_map_rows").items()}
     check("C: expired VMs' rows left every kernel map",
           len(rows) == 5 and not any(rows.values()) and
           family(c, "kvmcmo_kernel_map_capacity"), str(rows))
-    check("C: host-wide histograms keep expired VMs",
-          {dict(ls)["outcome"]: int(val) for ls, val in
-           family(c, "kvmcmo_abort_handling_seconds_count").items()} == by_out, "")
+    if not lost:
+        check("C: host-wide histograms keep expired VMs", c_out == by_out,
+              f"page {c_out} truth {by_out}")
+    else:
+        check(f"C: host-wide histograms keep expired VMs; {lost} of {truth_total} aborts "
+              f"hidden from the kprobe programs by the kernel's recursion guard "
+              f"({misses} recursion misses recorded, {read('uname-v', '').strip()})",
+              preemptible and 0 < lost <= misses and c_total == entry_runs and
+              all(c_out.get(o, 0) <= n for o, n in by_out.items()),
+              f"page {c_out} truth {by_out}; abort_entry runs {entry_runs}, "
+              f"recursion misses {misses}, preemptible kernel: {preemptible}")
 
     # ---- HTTP ----
     def status(name):
