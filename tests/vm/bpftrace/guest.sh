@@ -22,6 +22,26 @@ K=./kvmcmo
 BT=./bt/run-bpftrace
 uname -r > /out/uname
 
+# progress on the console (the host sees it even when the guest times out)
+say() { echo "guest.sh [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+
+# available_filter_functions is slow to read under emulation, above all on
+# 7.2 (53k lines: 20-30 s a read, 6.12 2-4 s), and bpftrace 0.17 reads it
+# at every start and once more per wildcard probe (three in each script);
+# the reads of bpftraces started together contend on ftrace_lock: 7.2 took
+# 270-430 s to compile two or three scripts at once.  Read it once and
+# serve that copy at both places bpftrace may look (it prefers debugfs's):
+# the same list, since no module is loaded during the run.
+aff=available_filter_functions
+t0=$(cut -d' ' -f1 /proc/uptime)
+if cat /sys/kernel/tracing/$aff > /tmp/$aff; then
+	for d in /sys/kernel/debug/tracing /sys/kernel/tracing; do
+		mount --bind /tmp/$aff $d/$aff || echo "bind mount over $d/$aff failed" >> /out/aff.txt
+	done
+fi
+echo "$(wc -l < /tmp/$aff) lines, read at $t0 .. $(cut -d' ' -f1 /proc/uptime) s" >> /out/aff.txt
+say "available_filter_functions: $(tail -1 /out/aff.txt)"
+
 $BT --version > /out/bt-version 2>&1
 echo $? > /out/bt-version.rc
 $BT --info > /out/bt-info.txt 2>&1
@@ -45,8 +65,6 @@ wait_for() {
 	done
 }
 
-# progress on the console (the host sees it even when the guest times out)
-say() { echo "guest.sh [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 
 started=""
 start() {       # start NAME TEXT CMD...: run CMD > /out/NAME.txt in the background
