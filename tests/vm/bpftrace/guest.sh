@@ -12,6 +12,7 @@
 #   and one of (run.conf's EXTRA, the suite spreads them over the kernels):
 #   bpftrace kvmcmo.bt 2   (2 s intervals)  -> /out/bt_interval.txt
 #   bpftrace kvmcmo-trace.bt   (CMO only)   -> /out/trace_cmo.txt
+#   or none (EXTRA=none: KVMCMO_CI, see tests/vm/suite-bpftrace.sh)
 #   kvmcmo selftest --workload-only --truth /out/truth.json
 # Each bpftrace compiles its script with LLVM under emulation (minutes on
 # a loaded 2-core host), hence three, not four, per boot.
@@ -91,13 +92,15 @@ case $EXTRA in
 bt_interval) start bt_interval "Tracing guest aborts" $BT tools/kvmcmo.bt 2 ;;
 trace_cmo) start trace_cmo "Tracing CMO guest aborts" $BT tools/kvmcmo-trace.bt ;;
 esac
+runs="bt trace_all"
+[ "$EXTRA" = none ] || runs="$runs $EXTRA"
 # stat prints its ready line on stderr
 if wait_for /out/stat.err $pid_stat "Tracing guest aborts"; then
 	say "stat attached"
 else
 	echo "stat did not start" > /out/stat.fail
 fi
-for n in bt trace_all $EXTRA; do
+for n in $runs; do
 	eval "p=\$pid_$n; t=\$text_$n; t0=\$t0_$n"
 	if wait_for /out/$n.txt "$p" "$t"; then
 		echo "$t0 $(cut -d' ' -f1 /proc/uptime)" > /out/$n.ready
