@@ -55,16 +55,22 @@ sleep 30
 $W -O /out/idle-after.txt $M/metrics
 echo "idle-end $(up)" >> /out/timeline
 
+# time /healthz every 0.5 s into $1 ("start end rc" lines), at most $2
+# times, while the process $3 (if any) lives
+time_healthz() {
+	: > "$1"
+	i=0
+	while [ $i -lt "$2" ] && { [ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null; }; do
+		t0=$(up)
+		$W -O /dev/null $M/healthz; r=$?
+		echo "$t0 $(up) $r" >> "$1"
+		sleep 0.5
+		i=$((i + 1))
+	done
+}
+
 # /healthz without load: what one wget costs here (process start included)
-: > /out/healthz-idle.txt
-i=0
-while [ $i -lt 10 ]; do
-	t0=$(up)
-	$W -O /dev/null $M/healthz; r=$?
-	echo "$t0 $(up) $r" >> /out/healthz-idle.txt
-	sleep 0.5
-	i=$((i + 1))
-done
+time_healthz /out/healthz-idle.txt 10
 
 # load: 100 connections for 30 s; /healthz timed meanwhile.  wrk gives a
 # request up after 2 s by default; under emulation a 0.5 MB page to each
@@ -75,15 +81,7 @@ $W -O /out/load-before.txt $M/metrics
 ./wrk -t 2 -c 100 -d 30s --timeout 30s --latency $M/metrics > /out/wrk.txt 2>&1 &
 PW=$!
 sleep 2
-: > /out/healthz-times.txt
-i=0
-while kill -0 $PW 2>/dev/null && [ $i -lt 100 ]; do
-	t0=$(up)
-	$W -O /dev/null $M/healthz; r=$?
-	echo "$t0 $(up) $r" >> /out/healthz-times.txt
-	sleep 0.5
-	i=$((i + 1))
-done
+time_healthz /out/healthz-times.txt 100 $PW
 wait $PW
 echo $? > /out/wrk.rc
 $W -O /out/load-after.txt $M/metrics
