@@ -7,7 +7,7 @@
 #   tests/bench/kvmcmod-bench.sh [KERNEL (6.12)]
 #
 # Prints a Markdown table for BENCHMARKS.md.  Not part of `make check`
-# (a benchmark, about 8 minutes); timing is the emulated host's, on this
+# (a benchmark, 3-5 minutes here); timing is the emulated host's, on this
 # 2-core machine (see BENCHMARKS.md for what that means).
 # KVMCMOD_BENCH_TIMEOUT (s, default 1500) bounds the guest.
 set -euo pipefail
