@@ -5,11 +5,11 @@
 #
 #   tests/vm/kvmcmotop/fetch-tmux.sh [--refresh]
 #
-# Reuses the PRIVATE apt state (arm64, the machine's own suite) that
-# scripts/fetch-arm64-deps.sh keeps in the cache: the host's apt
+# Uses a PRIVATE apt state (arm64, the machine's own suite) from
+# scripts/apt-private.sh, cached as apt/tmux-SUITE: the host's apt
 # configuration and dpkg architectures are never touched, nothing is
-# installed, and no mirror is named here (that script reads it from the
-# host's sources).  The dependency closure of tmux:arm64 (`apt-cache depends
+# installed, and no mirror is named here (the helper reads it from the
+# host's sources at run time).  The dependency closure of tmux:arm64 (`apt-cache depends
 # --recurse`, no recommends/suggests) is fetched with `apt-get download` and
 # unpacked with `dpkg-deb -x` (no maintainer scripts).  Output in
 # ${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}/tmux-arm64/:
@@ -43,34 +43,30 @@ if [ "$REFRESH" = 0 ] && complete; then
     exit 0
 fi
 
-# the private apt state of scripts/fetch-arm64-deps.sh (it creates it)
-suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-s=$CACHE/apt/deps-$suite
-[ -s "$s/sources.list" ] || scripts/fetch-arm64-deps.sh --refresh >/dev/null ||
-    die "scripts/fetch-arm64-deps.sh failed"
-[ -s "$s/sources.list" ] || die "no private apt state in $s"
-o=(-o "Dir::Etc::sourcelist=$s/sources.list" -o Dir::Etc::sourceparts=-
-   -o "Dir::State::Lists=$s/lists" -o "Dir::Cache=$s/cache" -o "Dir::State::status=$s/status"
-   -o "Dir::Etc::preferences=$s/preferences" -o "Dir::Etc::preferencesparts=$s/preferences.d"
-   -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o APT::Sandbox::User=root
-   -o Acquire::Languages=none -o Debug::NoLocking=1 -o Acquire::Retries=3)
+# the private apt state (the host's mirror and suite, arm64) of
+# scripts/apt-private.sh; its lists are fetched only when the cached ones no
+# longer resolve tmux's closure
+# shellcheck source=scripts/apt-private.sh
+. scripts/apt-private.sh
+apt_private tmux || die "no Debian mirror in the host's apt sources"
 
 closure() {
     # real packages only (virtual ones print as <name>)
-    apt-cache "${o[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
-        --no-breaks --no-replaces --no-enhances tmux 2>/dev/null | grep -E '^[a-z0-9]' | sort -u
+    apt-cache "${APT_O[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
+        --no-breaks --no-replaces --no-enhances tmux 2>/dev/null | grep -E '^[a-z0-9]' |
+        sed 's/:arm64$//' | sort -u
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmcmo-tmux.XXXXXX")
 # + libc-bin for its C.UTF-8 locale: tmux refuses to start without a UTF-8 one
 mapfile -t pkgs < <(closure; echo libc-bin)
-download() { (cd "$tmp" && apt-get "${o[@]}" -q download "${pkgs[@]/%/:arm64}" >/dev/null 2>&1); }
-if [ ${#pkgs[@]} -eq 0 ] || ! download; then
-    # the lists are stale (the mirror moved on): refresh them once
-    log "apt-get update (private state, $suite arm64)"
-    apt-get "${o[@]}" -q update >"$tmp/update.log" 2>&1 || { cat "$tmp/update.log" >&2; die "apt-get update failed"; }
+download() { (cd "$tmp" && apt-get "${APT_O[@]}" -q download "${pkgs[@]/%/:arm64}" >/dev/null 2>&1); }
+if [ ${#pkgs[@]} -le 1 ] || ! download; then
+    # no lists yet, or stale ones (the mirror moved on): fetch them once
+    log "apt-get update (private state, $APT_SUITE arm64)"
+    apt_private_update || { cat "$APT_STATE/update.log" >&2; die "apt-get update failed"; }
     mapfile -t pkgs < <(closure; echo libc-bin)
-    [ ${#pkgs[@]} -gt 1 ] || die "tmux:arm64 not found in $suite"
+    [ ${#pkgs[@]} -gt 1 ] || die "tmux:arm64 not found in $APT_SUITE"
     download || die "apt-get download ${pkgs[*]} failed"
 fi
 log "unpacking ${#pkgs[@]} packages: ${pkgs[*]}"
@@ -81,7 +77,7 @@ for deb in "$tmp"/*.deb; do
 done
 r=$DEST.new/root
 rm -rf "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/locale" "$r/usr/share/lintian" \
-    "$r/usr/share/info" "$r/usr/share/zoneinfo" "$r/etc" \
+    "$r/usr/share/info" "$r/usr/share/zoneinfo" "${r:?}/etc" \
     "$r/usr/lib/aarch64-linux-gnu/gconv"      # 20 MB of charset converters tmux never loads
 [ -e "$r/lib/ld-linux-aarch64.so.1" ] || die "no arm64 loader in libc6"
 [ -d "$r/usr/lib/locale/C.utf8" ] || die "no C.utf8 locale in libc-bin"
