@@ -312,10 +312,12 @@ TEST(drill_down_lines)
 		ASSERT_TRUE(has_line(&l, "double faults, cmo on ro memory: 2"), "double faults");
 		ASSERT_TRUE(has_line(&l, "256n -> 512n          2 |"), "gap bar");
 		ASSERT_TRUE(has_line(&l, "     16u -> 33u           6 |"), "latency bar");
-		ASSERT_TRUE(has_line(&l, "0x50000000      -1 0x50000000            64K read   nisv"),
-			    "region outside memslots");
-		ASSERT_TRUE(has_line(&l, "slot3            3 0x43000000             1M cmo"),
-			    "memslot region");
+		ASSERT_TRUE(has_line(&l, "SLOT  BASE                 SIZE MEMSLOT      KIND   OUTCOME"),
+			    "region header");
+		ASSERT_TRUE(has_line(&l, "-     0x50000000            64K none         read   nisv"
+					 "                  3"), "region outside memslots");
+		ASSERT_TRUE(has_line(&l, "3     0x43000000             1M ro           cmo    mmio_user"
+					 "             2"), "memslot region, its memslot type");
 		for (size_t i = 0; i < l.n; i++)
 			ASSERT_TRUE(strlen(l.v[i]) <= 80, "line %zu fits: %s", i, l.v[i]);
 		top_lines_free(&l);

@@ -206,7 +206,7 @@ int top_drill_lines(struct top_lines *l, const struct top_vmstat *w,
 		ADD("double faults: none");
 
 	ADD("%s", "");
-	ADD("%-12s %5s %-18s %6s %-6s %-12s %8s", "REGION", "SLOT", "BASE", "SIZE", "KIND",
+	ADD("%-5s %-18s %6s %-12s %-6s %-12s %10s", "SLOT", "BASE", "SIZE", "MEMSLOT", "KIND",
 	    "OUTCOME", unit);
 	/* most first: the window's rows sorted by count */
 	{
@@ -226,15 +226,17 @@ int top_drill_lines(struct top_lines *l, const struct top_vmstat *w,
 			}
 		for (size_t i = 0; ord && i < nr; i++) {
 			const struct top_region *r = &w->regions[ord[i]];
-			char name[32], base[24];
+			char slot[16], base[24];
 
+			/* "-": a 64 KiB window outside every memslot */
 			if (r->slot >= 0)
-				snprintf(name, sizeof(name), "slot%d", (int)r->slot);
+				snprintf(slot, sizeof(slot), "%d", (int)r->slot);
 			else
-				snprintf(name, sizeof(name), "0x%08llx", (unsigned long long)r->base);
+				snprintf(slot, sizeof(slot), "-");
 			snprintf(base, sizeof(base), "0x%llx", (unsigned long long)r->base);
-			ADD("%-12s %5d %-18s %6s %-6s %-12s %8s", name, (int)r->slot, base,
-			    size_str(v1, sizeof(v1), r->size), kvmcmo_kind_label[r->kind],
+			ADD("%-5s %-18s %6s %-12s %-6s %-12s %10s", slot, base,
+			    size_str(v1, sizeof(v1), r->size), kvmcmo_memslot_label[r->memslot],
+			    kvmcmo_kind_label[r->kind],
 			    kvmcmo_outcome_label[r->outcome],
 			    val(v2, sizeof(v2), r->count, dt, totals));
 		}

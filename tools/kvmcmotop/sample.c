@@ -55,6 +55,8 @@ static int cmp_region(const void *a, const void *b)
 		return x->size < y->size ? -1 : 1;
 	if (x->slot != y->slot)
 		return x->slot < y->slot ? -1 : 1;
+	if (x->memslot != y->memslot)
+		return x->memslot < y->memslot ? -1 : 1;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
 	return x->outcome < y->outcome ? -1 : x->outcome > y->outcome;
@@ -241,7 +243,8 @@ int top_sample_from_snapshot(struct top_sample *out, const struct kvmcmo_snapsho
 		struct top_vmstat *v = vm_of(out, k->vm);
 		size_t *cap;
 
-		if (!v || k->kind >= TOP_NK || k->outcome >= TOP_NO || !s->regions[i].count)
+		if (!v || k->kind >= TOP_NK || k->outcome >= TOP_NO || k->memslot >= TOP_NM ||
+		    !s->regions[i].count)
 			continue;
 		cap = &CAP(rcap, v);
 		if (v->nregions == *cap) {
@@ -255,9 +258,10 @@ int top_sample_from_snapshot(struct top_sample *out, const struct kvmcmo_snapsho
 			v->regions = p;
 			*cap = nc;
 		}
-		/* memslot type is not part of a region's identity (as in json.c) */
+		/* one slot has a row per memslot type (dirty logging toggled), as in json.c */
 		v->regions[v->nregions++] = (struct top_region){
 			.base = k->base, .size = k->size, .slot = k->slot < 0 ? -1 : k->slot,
+			.memslot = k->memslot,
 			.kind = k->kind, .outcome = k->outcome, .count = s->regions[i].count,
 		};
 	}

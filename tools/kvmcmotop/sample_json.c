@@ -119,14 +119,14 @@ static int vm_from_json(struct top_vmstat *v, const json_t *j)
 						 .cmo = u64_of(r, "cmo") };
 	v->nregions = 0;
 	json_array_foreach(json_object_get(j, "regions"), i, r) {
-		int k = KIND(r), o = OUTCOME(r);
+		int k = KIND(r), m = MEMSLOT(r), o = OUTCOME(r);
 		json_int_t slot = json_integer_value(json_object_get(r, "slot"));
 
-		if (k < 0 || o < 0)
+		if (k < 0 || m < 0 || o < 0)
 			continue;
 		v->regions[v->nregions++] = (struct top_region){
 			.base = u64_of(r, "base"), .size = u64_of(r, "size"),
-			.slot = slot < 0 ? -1 : (__s32)slot, .kind = k, .outcome = o,
+			.slot = slot < 0 ? -1 : (__s32)slot, .memslot = m, .kind = k, .outcome = o,
 			.count = u64_of(r, "count"),
 		};
 	}

@@ -49,6 +49,7 @@ struct top_vcpu {
 struct top_region {
 	__u64 base, size;
 	__s32 slot;             /* memslot id, -1 outside memslots */
+	__u8 memslot;           /* enum kvmcmo_memslot: its type when it faulted */
 	__u8 kind, outcome;
 	__u64 count;
 };
@@ -66,7 +67,7 @@ struct top_vmstat {
 	struct kvmcmo_hist dfault[TOP_NK][TOP_NM];      /* double-fault gaps */
 	struct top_vcpu *vcpus;                 /* by vcpu */
 	size_t nvcpus;
-	struct top_region *regions;             /* by key (base, size, slot, kind, outcome) */
+	struct top_region *regions;             /* by key (base, size, slot, memslot, kind, outcome) */
 	size_t nregions;
 };
 

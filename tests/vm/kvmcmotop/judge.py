@@ -375,9 +375,10 @@ def judge_tty(out, k):
               any(l.startswith("data aborts injected") for l in drill),
               f"{tag} details: vCPUs, injected aborts", drill)
     end = capture(out, "drill-end")
-    check(end and any(l.startswith("REGION ") for l in end) and
-          any(re.match(r"0x50000000 +-1 0x50000000 +64K read +nisv +4$", l) for l in end),
-          f"{tag} End shows the regions (the NISV window outside memslots)", end)
+    check(end and any(re.match(r"SLOT +BASE +SIZE +MEMSLOT ", l) for l in end) and
+          any(re.match(r"- +0x50000000 +64K +none +read +nisv +4$", l) for l in end),
+          f"{tag} End shows the regions with their memslot type (the NISV window "
+          "outside memslots)", end)
     kind = capture(out, "kind")
     check(kind and "S1PT" in kind[4], f"{tag} k switches the columns to s1ptw", kind and kind[4])
     iv = capture(out, "interval")

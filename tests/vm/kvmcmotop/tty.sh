@@ -148,7 +148,7 @@ tty_steps() {
 	keys Enter
 	wait_for drill '^VM none_ldp_nisv'
 	keys End
-	wait_for drill-end 'REGION +SLOT'
+	wait_for drill-end 'SLOT +BASE +SIZE +MEMSLOT'
 	keys Escape
 	wait_for drill-back 'VMs: 1 shown'
 	keys f C-u Enter
