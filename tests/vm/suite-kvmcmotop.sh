@@ -3,7 +3,8 @@
 # ground truth, plus its command-line contract on this host.
 #
 #   tests/vm/suite-kvmcmotop.sh [-j N] [--ci] [SERIES...]
-#                               (default: $KVMCMO_KERNELS, else 5.10 6.1 6.12 7.2)
+#                               (default: $KVMCMO_KERNELS, else 5.10 6.1 6.12 7.2;
+#                               -j: emulated guests at once, 1 by default)
 #
 # On every kernel (tests/vm/kvmcmotop/guest.sh): batch frames (-b text,
 # -j JSON, -c CSV with -L, -n ITER -d SECONDS) of kvmcmotop processes
@@ -30,7 +31,7 @@
 # own probes, which is most of a guest's time under emulation.
 set -u
 cd "$(dirname "$0")/../.."
-jobs=2
+jobs=1
 ci=""
 [ -n "${KVMCMO_CI:-}" ] && [ "${KVMCMO_CI}" != 0 ] && ci=1
 while [ $# -gt 0 ]; do
