@@ -176,13 +176,59 @@ static void rss(unsigned long *cur, unsigned long *peak)
 		fclose(f);
 }
 
+/*
+ * --serve PORT SECONDS: the daemon's HTTP server (http.c, libmicrohttpd, its
+ * two threads, the page cached per model generation) on 127.0.0.1:PORT for
+ * SECONDS, with this thread as the poll loop: one model update a second, as
+ * `kvmcmod --interval 1s` does, so every second's first scrape renders.
+ * tests/bench/kvmcmod-render.sh points wrk at it.  Prints the polls made and
+ * the RSS at the end.
+ */
+static int serve(struct kd_daemon *d, unsigned int port, int seconds, int nvms, int nvcpu)
+{
+	char err[256];
+	unsigned long r, p;
+	__u64 end = mono_ns(CLOCK_MONOTONIC) + (__u64)seconds * 1000000000ULL;
+	int polls = 0;
+
+	if (kd_http_start(d, "127.0.0.1", port, err, sizeof(err))) {
+		fprintf(stderr, "kvmcmod-render: %s\n", err);
+		return -1;
+	}
+	printf("serving on 127.0.0.1:%u\n", port);
+	fflush(stdout);
+	while (mono_ns(CLOCK_MONOTONIC) < end) {
+		struct kvmcmo_snapshot s;
+		struct timespec one = { 1, 0 };
+
+		nanosleep(&one, NULL);
+		build(&s, NPOLLS + polls, nvms, nvcpu);
+		s.taken_ns = mono_ns(CLOCK_MONOTONIC);
+		pthread_mutex_lock(&d->lock);
+		if (kd_model_update(&d->model, &s))
+			fprintf(stderr, "kvmcmod-render: model update failed\n");
+		pthread_mutex_unlock(&d->lock);
+		kvmcmo_snapshot_free(&s);
+		polls++;
+	}
+	kd_http_stop(d);
+	rss(&r, &p);
+	printf("served: %d polls; RSS %lu kB, peak %lu kB\n", polls, r, p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int nvms = 200, nvcpu = 4, nrender = 2000, pos = 0;
 	struct kd_opts o = { .interval_ns = 1000000000ULL, .grace_ns = 0,
 			     .max_vms = KVMCMO_MAX_VMS, .regions = KD_DEFAULT_REGIONS };
 	__u64 upd[NPOLLS], *ren, *cpu;
-	struct kd_model m;
+	/* the daemon's state as main.c has it: http.c serves d.model */
+	static struct kd_daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				      .healthy_within_ns = 5000000000ULL };
+	struct kd_model *m = &d.model;
+	int serve_s = 0;
+	unsigned int port = 0;
 	struct kd_buf page = {};
 	unsigned long r0, p0, r1, p1;
 	size_t lines = 0;
@@ -192,10 +238,16 @@ int main(int argc, char **argv)
 			o.per_vm_latency = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--serve") && i + 2 < argc) {
+			port = (unsigned int)atoi(argv[++i]);
+			serve_s = atoi(argv[++i]);
+			continue;
+		}
 		int v = atoi(argv[i]);
 
 		if (v <= 0) {
-			fprintf(stderr, "usage: kvmcmod-render [VMS] [VCPUS] [RENDERS] [--per-vm-latency]\n");
+			fprintf(stderr, "usage: kvmcmod-render [VMS] [VCPUS] [RENDERS] [--per-vm-latency] "
+				"[--serve PORT SECONDS]\n");
 			return 2;
 		}
 		if (pos == 0)
@@ -211,14 +263,14 @@ int main(int argc, char **argv)
 	if (!ren || !cpu)
 		return 1;
 	rss(&r0, &p0);
-	kd_model_init(&m, &o);
+	kd_model_init(m, &o);
 	for (int p = 0; p < NPOLLS; p++) {
 		struct kvmcmo_snapshot s;
 		__u64 t0;
 
 		build(&s, p, nvms, nvcpu);
 		t0 = mono_ns(CLOCK_THREAD_CPUTIME_ID);
-		if (kd_model_update(&m, &s)) {
+		if (kd_model_update(m, &s)) {
 			fprintf(stderr, "kvmcmod-render: model update failed\n");
 			return 1;
 		}
@@ -228,7 +280,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nrender; i++) {
 		__u64 t0 = mono_ns(CLOCK_MONOTONIC), c0 = mono_ns(CLOCK_THREAD_CPUTIME_ID);
 
-		if (kd_prom_render(&m, 0, &page)) {
+		if (kd_prom_render(m, 0, &page)) {
 			fprintf(stderr, "kvmcmod-render: render failed\n");
 			return 1;
 		}
@@ -251,8 +303,11 @@ int main(int argc, char **argv)
 	printf("model update (%d polls, CPU): p50 %.3f ms, max %.3f ms\n", NPOLLS - 1,
 	       pct(upd + 1, NPOLLS - 1, 0.5), pct(upd + 1, NPOLLS - 1, 1.0));
 	printf("RSS %lu kB (at start %lu kB), peak %lu kB\n", r1, r0, p1);
+	fflush(stdout);
+	if (serve_s && serve(&d, port, serve_s, nvms, nvcpu))
+		return 1;
 	kd_buf_free(&page);
-	kd_model_free(&m);
+	kd_model_free(m);
 	free(ren);
 	free(cpu);
 	return 0;
