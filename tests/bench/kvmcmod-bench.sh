@@ -53,7 +53,8 @@ b, a = rd("idle-before.txt"), rd("idle-after.txt")
 polls = val(a, "kvmcmo_polls_total") - val(b, "kvmcmo_polls_total")
 cpu_poll = (val(a, "kvmcmo_poll_cpu_seconds_total") - val(b, "kvmcmo_poll_cpu_seconds_total")) / polls
 cpu_proc = (val(a, "process_cpu_seconds_total") - val(b, "process_cpu_seconds_total")) / polls
-rss = rd("rss.txt")
+# /proc/PID/status lists VmHWM (the peak) before VmRSS
+rssd = dict(l.split()[:2] for l in rd("rss.txt").splitlines())
 wrk = rd("wrk.txt")
 reqs = re.search(r'(\d+) requests in', wrk)
 errs = re.search(r'Socket errors: (.*)', wrk)
@@ -71,7 +72,7 @@ print(f"| kernel | VMs on the page (alive) | series lines | render p50 / p99 (n)
 print(f"|---|---|---|---|---|---|")
 print(f"| {kernel} | {nvm} ({alive:.0f}) | {lines} | {q(.5):.2f} / {q(.99):.2f} ms ({len(renders)}) | "
       f"{cpu_poll*1e3:.2f} / {cpu_proc*1e3:.1f} ms ({int(polls)} polls) | "
-      f"{' / '.join(x.split()[1] + ' kB' for x in rss.splitlines())} |")
+      f"{rssd.get('VmRSS:', '?')} kB / {rssd.get('VmHWM:', '?')} kB |")
 print()
 print(f"wrk -t2 -c100 -d30s --timeout 30s /metrics: {reqs.group(1) if reqs else '?'} requests, "
       f"{rps.group(1) if rps else '?'} req/s, latency p50/p90/p99 "
@@ -85,4 +86,15 @@ print(f"wrk -t2 -c100 -d30s --timeout 30s /metrics: {reqs.group(1) if reqs else 
       f"{max(hz_idle) if hz_idle else float('nan'):.0f} ms); counters unchanged by the load: {same}; "
       f"daemon alive: {rd('alive.rc').strip() == '0'}, exit {rd('d.rc').strip()}; "
       f"VMs alive to the end: {rd('vms-alive.rc').strip() == '0'}, holder exit {rd('vms.rc').strip()}")
+# /healthz from one open connection (wrk -c1: no client start-up in it)
+for name, what in (("wrk-healthz.txt", "during the load"), ("wrk-healthz-idle.txt", "without load")):
+    if not os.path.exists(os.path.join(out, name)):
+        continue
+    w = rd(name)
+    d = dict(re.findall(r'^\s+(50|75|90|99)%\s+(\S+)', w, re.M))
+    n = re.search(r'(\d+) requests in', w)
+    mx = re.search(r'Latency\s+\S+\s+\S+\s+(\S+)', w)
+    print(f"/healthz {what}, wrk -t1 -c1: {n.group(1) if n else '?'} requests, "
+          f"p50/p90/p99/max {d.get('50', '?')}/{d.get('90', '?')}/{d.get('99', '?')}/"
+          f"{mx.group(1) if mx else '?'}")
 EOF

@@ -71,6 +71,9 @@ time_healthz() {
 
 # /healthz without load: what one wget costs here (process start included)
 time_healthz /out/healthz-idle.txt 10
+# and from one open connection (wrk times each request itself: no process
+# start in the figure)
+./wrk -t 1 -c 1 -d 5s --latency $M/healthz > /out/wrk-healthz-idle.txt 2>&1
 
 # load: 100 connections for 30 s; /healthz timed meanwhile.  wrk gives a
 # request up after 2 s by default; under emulation a 0.5 MB page to each
@@ -81,7 +84,10 @@ $W -O /out/load-before.txt $M/metrics
 ./wrk -t 2 -c 100 -d 30s --timeout 30s --latency $M/metrics > /out/wrk.txt 2>&1 &
 PW=$!
 sleep 2
+./wrk -t 1 -c 1 -d 26s --timeout 30s --latency $M/healthz > /out/wrk-healthz.txt 2>&1 &
+PH=$!
 time_healthz /out/healthz-times.txt 100 $PW
+wait $PH
 wait $PW
 echo $? > /out/wrk.rc
 $W -O /out/load-after.txt $M/metrics

@@ -38,32 +38,8 @@ complete() {
         [ -s "$DEST/packages" ] && [ -x "$DEST/run-bpftrace" ]
 }
 
-mirror_uris() {
-    local main="" sec="" f=/etc/apt/sources.list.d/debian.sources uris suites u
-    if [ -r "$f" ]; then
-        while IFS='|' read -r uris suites; do
-            for u in $uris; do
-                case " $suites " in
-                    *-security*) [ -n "$sec" ] || sec=$u ;;
-                    *) [ -n "$main" ] || main=$u ;;
-                esac
-            done
-        done < <(awk '
-            function flush() { if (u != "") print u "|" s; u = ""; s = "" }
-            /^[ \t]*$/ { flush(); next }
-            /^URIs:/   { sub(/^URIs:[ \t]*/, ""); u = $0 }
-            /^Suites:/ { sub(/^Suites:[ \t]*/, ""); s = $0 }
-            END { flush() }' "$f")
-    fi
-    if [ -z "$main" ] && [ -r /etc/apt/sources.list ]; then
-        main=$(awk '$1=="deb" && $0 !~ /-security/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
-        sec=$(awk '$1=="deb" && $0 ~ /-security/ { for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
-    fi
-    [ -n "$main" ] || die "no Debian mirror URI in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-    main=${main%/}
-    [ -n "$sec" ] || sec=${main%/debian}/debian-security
-    echo "$main ${sec%/}"
-}
+# shellcheck source=../../../scripts/apt-private.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/apt-private.sh"
 
 # Copy bpftrace, the loader and the DT_NEEDED closure of bpftrace from the
 # unpacked packages FROM into the root TO (symlinks kept as they are).
@@ -101,25 +77,10 @@ prune() {
 }
 
 fetch() {
-    local main sec suite s
-    read -r main sec < <(mirror_uris)
-    suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-    s=$CACHE/apt/bpftrace-$suite
-    mkdir -p "$s/lists/partial" "$s/cache/archives/partial" "$s/preferences.d"
-    : > "$s/status"; : > "$s/preferences"
-    {
-        echo "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $main $suite main"
-        echo "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $main $suite-updates main"
-        echo "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $sec $suite-security main"
-    } > "$s/sources.list"
-    local o=(-o "Dir::Etc::sourcelist=$s/sources.list" -o Dir::Etc::sourceparts=-
-             -o "Dir::State::Lists=$s/lists" -o "Dir::Cache=$s/cache" -o "Dir::State::status=$s/status"
-             -o "Dir::Etc::preferences=$s/preferences" -o "Dir::Etc::preferencesparts=$s/preferences.d"
-             -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o APT::Sandbox::User=root
-             -o Acquire::Languages=none -o Debug::NoLocking=1 -o Acquire::Retries=3)
+    apt_private bpftrace || die "no private apt state"
+    local o=("${APT_O[@]}") suite=$APT_SUITE
     log "apt-get update (private state, $suite arm64)"
-    apt-get "${o[@]}" -q update >"$s/update.log" 2>&1 || { cat "$s/update.log" >&2; die "apt-get update failed"; }
-    if grep -qE '^(W|E):' "$s/update.log"; then grep -E '^(W|E):' "$s/update.log" >&2; fi
+    apt_private_update || { cat "$APT_STATE/update.log" >&2; die "apt-get update failed"; }
     local pkgs
     # Real packages only (virtual ones print as <name>).
     mapfile -t pkgs < <(apt-cache "${o[@]}" depends --recurse --no-recommends --no-suggests \
