@@ -34,7 +34,7 @@ static int read_map(struct bpf_map *map, struct rows *out)
 	int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
 	size_t stride = (vsz + 7) & ~7UL, cap = 64, rsz = ksz + vsz;
 	char *key = NULL, *next = NULL, *vals = NULL, *data = NULL;
-	int err = 0;
+	int err = 0, rc;
 
 	if (ncpu < 1)
 		return -EINVAL;
@@ -47,13 +47,18 @@ static int read_map(struct bpf_map *map, struct rows *out)
 		goto out;
 	}
 	out->n = 0;
-	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = key) {
+	for (void *prev = NULL; !(rc = bpf_map_get_next_key(fd, prev, next)); prev = key) {
 		char *row;
 
 		memcpy(key, next, ksz);
 		/* deleted between next_key and lookup: skip it */
-		if (bpf_map_lookup_elem(fd, key, vals))
+		rc = bpf_map_lookup_elem(fd, key, vals);
+		if (rc == -ENOENT)
 			continue;
+		if (rc) {
+			err = rc;
+			goto out;
+		}
 		if (out->n == cap) {
 			char *d = realloc(data, 2 * cap * rsz);
 
@@ -73,6 +78,12 @@ static int read_map(struct bpf_map *map, struct rows *out)
 			for (size_t w = 0; w < vsz / 8; w++)
 				dst[w] += src[w];
 		}
+	}
+	/* ENOENT ends the walk; anything else (EPERM once a daemon dropped a
+	 * capability the kernel still wants) must not read as an empty map */
+	if (rc != -ENOENT) {
+		err = rc < 0 ? rc : -EIO;
+		goto out;
 	}
 	out->data = data;
 	data = NULL;
