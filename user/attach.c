@@ -350,6 +350,7 @@ int kvmcmo_prog_stats(const struct kvmcmo *k, struct kvmcmo_prog_stat *out, int 
 		out[n].name = bpf_program__name(prog);
 		out[n].run_cnt = info.run_cnt;
 		out[n].run_time_ns = info.run_time_ns;
+		out[n].recursion_misses = info.recursion_misses;
 		n++;
 	}
 	return n;

@@ -113,6 +113,9 @@ struct kvmcmo_prog_stat {
 	const char *name;
 	__u64 run_cnt;
 	__u64 run_time_ns;
+	/* 5.12+: runs the kernel skipped because a BPF program was already
+	 * running on that CPU (its recursion guard); always 0 before 5.12 */
+	__u64 recursion_misses;
 };
 int kvmcmo_prog_stats(const struct kvmcmo *k, struct kvmcmo_prog_stat *out, int max);
 

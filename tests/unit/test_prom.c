@@ -320,7 +320,7 @@ static void static_facts(struct kd_model *m)
 	m->rss_bytes = 4096 * 1000;
 	m->start_time_s = 1700000000;
 	m->bpf_stats_enabled = true;
-	m->progs[0] = (struct kvmcmo_prog_stat){ "abort_entry_fentry", 20, 40000 };
+	m->progs[0] = (struct kvmcmo_prog_stat){ "abort_entry_fentry", 20, 40000, 3 };
 	m->nprogs = 1;
 }
 

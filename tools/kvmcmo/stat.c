@@ -272,9 +272,11 @@ static json_t *programs_json(const struct kvmcmo *k)
 	json_t *a = json_array();
 
 	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "name", ps[i].name,
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I}", "name", ps[i].name,
 						   "run_cnt", (json_int_t)ps[i].run_cnt,
-						   "run_time_ns", (json_int_t)ps[i].run_time_ns));
+						   "run_time_ns", (json_int_t)ps[i].run_time_ns,
+						   "recursion_misses",
+						   (json_int_t)ps[i].recursion_misses));
 	return a;
 }
 

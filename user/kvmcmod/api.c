@@ -11,7 +11,8 @@
  *            [{"kind", "memslot", HIST...}]}  (every VM, never dropped),
  *   "daemon": {"version", "polls", "poll_errors", "vms_dropped",
  *              "vms_expired", "grace_s", "interval_s"},
- *   "programs": [{"name", "run_cnt", "run_time_ns"}].
+ *   "programs": [{"name", "run_cnt", "run_time_ns",
+ *                 "recursion_misses"}].
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,10 +110,11 @@ char *kd_api_snapshot(const struct kd_model *m)
 
 	progs = json_array();
 	for (int i = 0; i < m->nprogs; i++)
-		json_array_append_new(progs, json_pack("{s:s, s:I, s:I}",
+		json_array_append_new(progs, json_pack("{s:s, s:I, s:I, s:I}",
 			"name", m->progs[i].name,
 			"run_cnt", (json_int_t)m->progs[i].run_cnt,
-			"run_time_ns", (json_int_t)m->progs[i].run_time_ns));
+			"run_time_ns", (json_int_t)m->progs[i].run_time_ns,
+			"recursion_misses", (json_int_t)m->progs[i].recursion_misses));
 	json_object_set_new(root, "programs", progs);
 
 	txt = json_dumps(root, JSON_COMPACT);

@@ -500,6 +500,14 @@ static void self(struct kd_buf *b, const struct kd_model *m, unsigned int flags)
 			kd_buf_printf(b, "kvmcmo_bpf_program_run_seconds_total{program=\"%s\"} %.9f\n",
 				      m->progs[i].name, (double)m->progs[i].run_time_ns / 1e9);
 	}
+	/* not behind bpf_stats_enabled: the kernel always counts these, and
+	 * each one is an abort a kprobe program did not see (kvmcmod(8)) */
+	family(b, "kvmcmo_bpf_program_misses_total", "counter",
+	       "Runs of each kvmcmo BPF program the kernel skipped: another BPF program "
+	       "was running on that CPU (5.12+).");
+	for (int i = 0; i < m->nprogs; i++)
+		kd_buf_printf(b, "kvmcmo_bpf_program_misses_total{program=\"%s\"} %llu\n",
+			      m->progs[i].name, (unsigned long long)m->progs[i].recursion_misses);
 	counter1(b, "kvmcmo_map_full_drops_total",
 		 "Events the BPF side could not count because a map was full.",
 		 m->stats[KVMCMO_STAT_MAP_FULL]);

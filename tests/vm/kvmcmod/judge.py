@@ -306,6 +306,12 @@ def main():
     entry_runs = sum(int(v) for ls, v in family(c, "kvmcmo_bpf_program_runs_total").items()
                      if dict(ls)["program"].startswith("abort_entry_"))
     preemptible = "PREEMPT" in read("uname-v", "")
+    # the page took the kernel's count over later (counters only grow)
+    page_misses = family(c, "kvmcmo_bpf_program_misses_total")
+    check("C: kvmcmo_bpf_program_misses_total carries the kernel's recursion misses",
+          page_misses and sum(int(v) for v in page_misses.values()) >= misses,
+          f"page {sum(int(v) for v in page_misses.values())} over {len(page_misses)} "
+          f"programs, fdinfo earlier {misses}")
     expired = c.get(("kvmcmo_vms_expired_total", frozenset()))
     check("C: every destroyed VM expired after its 2 s grace",
           c.get(("kvmcmo_vms", frozenset({("state", "alive")}))) == 0 and
