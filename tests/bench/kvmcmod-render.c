@@ -184,6 +184,20 @@ static void rss(unsigned long *cur, unsigned long *peak)
  * tests/bench/kvmcmod-render.sh points wrk at it.  Prints the polls made and
  * the RSS at the end.
  */
+/* one poll's model update, as main.c's poll loop does it, dated now */
+static void serve_poll(struct kd_daemon *d, int p, int nvms, int nvcpu)
+{
+	struct kvmcmo_snapshot s;
+
+	build(&s, p, nvms, nvcpu);
+	s.taken_ns = mono_ns(CLOCK_MONOTONIC);
+	pthread_mutex_lock(&d->lock);
+	if (kd_model_update(&d->model, &s))
+		fprintf(stderr, "kvmcmod-render: model update failed\n");
+	pthread_mutex_unlock(&d->lock);
+	kvmcmo_snapshot_free(&s);
+}
+
 static int serve(struct kd_daemon *d, unsigned int port, int seconds, int nvms, int nvcpu)
 {
 	char err[256];
@@ -191,6 +205,9 @@ static int serve(struct kd_daemon *d, unsigned int port, int seconds, int nvms, 
 	__u64 end = mono_ns(CLOCK_MONOTONIC) + (__u64)seconds * 1000000000ULL;
 	int polls = 0;
 
+	/* a poll dated now first: the render phase's are dated at boot, and
+	 * /healthz answers 503 to a last good poll older than 5 s */
+	serve_poll(d, NPOLLS + polls++, nvms, nvcpu);
 	if (kd_http_start(d, "127.0.0.1", port, err, sizeof(err))) {
 		fprintf(stderr, "kvmcmod-render: %s\n", err);
 		return -1;
@@ -198,18 +215,10 @@ static int serve(struct kd_daemon *d, unsigned int port, int seconds, int nvms, 
 	printf("serving on 127.0.0.1:%u\n", port);
 	fflush(stdout);
 	while (mono_ns(CLOCK_MONOTONIC) < end) {
-		struct kvmcmo_snapshot s;
 		struct timespec one = { 1, 0 };
 
 		nanosleep(&one, NULL);
-		build(&s, NPOLLS + polls, nvms, nvcpu);
-		s.taken_ns = mono_ns(CLOCK_MONOTONIC);
-		pthread_mutex_lock(&d->lock);
-		if (kd_model_update(&d->model, &s))
-			fprintf(stderr, "kvmcmod-render: model update failed\n");
-		pthread_mutex_unlock(&d->lock);
-		kvmcmo_snapshot_free(&s);
-		polls++;
+		serve_poll(d, NPOLLS + polls++, nvms, nvcpu);
 	}
 	kd_http_stop(d);
 	rss(&r, &p);
