@@ -63,6 +63,9 @@ rps = re.search(r'Requests/sec:\s+(\S+)', wrk)
 hz = [(float(t1) - float(t0)) * 1e3 for t0, t1, r in
       (l.split() for l in rd("healthz-times.txt").splitlines()) if r == "0"]
 hz_fail = sum(1 for l in rd("healthz-times.txt").splitlines() if l.split()[2] != "0")
+# why they failed, in wget's words (a 503 is "server returned error")
+hz_why = sorted(set(l.strip() for l in (rd("healthz-times.txt.err") if os.path.exists(
+    os.path.join(out, "healthz-times.txt.err")) else "").splitlines() if l.strip()))
 hz_idle = sorted((float(t1) - float(t0)) * 1e3 for t0, t1, r in
                  (l.split() for l in rd("healthz-idle.txt").splitlines()) if r == "0")
 lat = dict(re.findall(r'^\s+(50|75|90|99)%\s+(\S+)', wrk, re.M))
@@ -80,7 +83,7 @@ print(f"wrk -t2 -c100 -d30s --timeout 30s /metrics: {reqs.group(1) if reqs else 
       f"socket errors: {errs.group(1) if errs else 'none'}, "
       f"non-2xx: {non2xx.group(1) if non2xx else 0}; /healthz during the load: "
       f"{len(hz)} answered, median {sorted(hz)[len(hz) // 2] if hz else float('nan'):.0f} ms, "
-      f"max {max(hz) if hz else float('nan'):.0f} ms, {hz_fail} failed "
+      f"max {max(hz) if hz else float('nan'):.0f} ms, {hz_fail} failed{' (' + '; '.join(hz_why) + ')' if hz_why else ''} "
       f"(one busybox wget each, 0.01 s clock; without load: median "
       f"{hz_idle[len(hz_idle) // 2] if hz_idle else float('nan'):.0f} ms, max "
       f"{max(hz_idle) if hz_idle else float('nan'):.0f} ms); counters unchanged by the load: {same}; "

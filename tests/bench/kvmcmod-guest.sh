@@ -62,7 +62,7 @@ time_healthz() {
 	i=0
 	while [ $i -lt "$2" ] && { [ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null; }; do
 		t0=$(up)
-		$W -O /dev/null $M/healthz; r=$?
+		$W -O /dev/null $M/healthz 2>> "$1.err"; r=$?
 		echo "$t0 $(up) $r" >> "$1"
 		sleep 0.5
 		i=$((i + 1))
