@@ -287,7 +287,8 @@ int top_view_rows(void);                /* rows of VMs the main screen holds */
 int top_view_lines(void);               /* lines of drill-down it holds */
 void top_view_draw(const struct top_ui *ui, const struct top_frame *fr,
 		   const struct top_lines *drill, const struct top_status *st);
-/* next key within ms (-1: none); KEY_RESIZE after a resize */
+/* next key within ms (-1: none); KEY_RESIZE after a resize, or after a
+ * Ctrl-Z once fg resumed the screen (the stop happens in here) */
 int top_view_key(int ms);
 
 /* ---- source.c -------------------------------------------------------------- */

@@ -17,8 +17,15 @@
  *   5  rows, the selected one in reverse video, destroyed VMs dim
  *  -2  the total of the rows shown
  *  -1  the prompt, a message, or the key hints
+ *
+ * Ctrl-Z is handled here, not by ncurses: ncurses ignores SIGTSTP while it
+ * writes a frame (doupdate), so a Ctrl-Z during a refresh was lost (seen
+ * under emulation, where a frame of 300 VMs takes a while to write).  The
+ * handler only notes it; top_view_key() then gives the terminal back
+ * (endwin), stops, and repaints after fg.
  */
 #include <curses.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +39,56 @@ enum { PAIR_HEAD = 1, PAIR_HOT, PAIR_BAD, PAIR_TITLE };
 
 static bool colors;
 static SCREEN *scr;
+static volatile sig_atomic_t tstp_pending;
+static struct sigaction tstp_old;
+static bool tstp_ours;
+
+static void on_tstp(int sig)
+{
+	(void)sig;
+	tstp_pending = 1;
+}
+
+static void tstp_handler(void (*h)(int))
+{
+	struct sigaction sa = { .sa_handler = h, .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTSTP, &sa, NULL);
+}
+
+/* Ctrl-Z seen: the shell's terminal back, stop, then the screen again */
+static void suspend(void)
+{
+	tstp_pending = 0;
+	endwin();
+	tstp_handler(SIG_DFL);
+	raise(SIGTSTP);         /* stopped here until SIGCONT (fg) */
+	tstp_handler(on_tstp);
+	refresh();              /* ncurses: program modes back, a full repaint */
+}
 
 int top_view_open(bool color)
 {
 	const char *term = getenv("TERM");
 
+	/* before newterm(): ncurses leaves a SIGTSTP it finds handled alone;
+	 * an ignored one (a shell without job control) stays ignored */
+	if (!tstp_ours && !sigaction(SIGTSTP, NULL, &tstp_old) &&
+	    tstp_old.sa_handler == SIG_DFL) {
+		tstp_pending = 0;
+		tstp_handler(on_tstp);
+		tstp_ours = true;
+	}
+
 	scr = newterm(NULL, stdout, stdin);
 	if (!scr) {
 		kvmcmo_err("cannot drive terminal '%s': set TERM, or use -b for batch output",
 			   term ? term : "");
+		if (tstp_ours) {
+			sigaction(SIGTSTP, &tstp_old, NULL);
+			tstp_ours = false;
+		}
 		return -1;
 	}
 	set_term(scr);
@@ -68,6 +116,10 @@ void top_view_close(void)
 	endwin();
 	delscreen(scr);
 	scr = NULL;
+	if (tstp_ours) {
+		sigaction(SIGTSTP, &tstp_old, NULL);
+		tstp_ours = false;
+	}
 }
 
 int top_view_rows(void)
@@ -82,8 +134,16 @@ int top_view_lines(void)
 
 int top_view_key(int ms)
 {
-	timeout(ms);
-	return getch();
+	int key = ERR;
+
+	if (!tstp_pending) {
+		timeout(ms);
+		key = getch();
+	}
+	if (key != ERR || !tstp_pending)
+		return key;             /* a key first; the stop at the next call */
+	suspend();
+	return KEY_RESIZE;      /* a redraw (the size may have changed meanwhile) */
 }
 
 /* printf at y, x clipped to the screen's width: never wraps into the next line */
