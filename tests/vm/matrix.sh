@@ -13,6 +13,7 @@
 # Last line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
+. tests/vm/lib.sh
 jobs=2
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -45,35 +46,13 @@ run_one() {
 	echo $rc > "$work/$k/boot.rc"
 }
 
-running=0
-for k in $kernels; do
-	run_one "$k" &
-	running=$((running + 1))
-	if [ $running -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+vm_each_kernel "$jobs" run_one $kernels
 
 passed=0 failed=0
 for k in $kernels; do
-	echo "== kernel $k: $(grep -m1 '^boot.sh: kernel' "$work/$k/boot.txt" | sed 's/^boot.sh: kernel //')"
-	if [ "$(cat "$work/$k/boot.rc")" != 0 ]; then
-		echo "FAIL $k guest did not finish (boot.sh exit $(cat "$work/$k/boot.rc"))"
-		tail -20 "$work/$k/boot.txt"
-		failed=$((failed + 1))
-		continue
-	fi
-	tests/vm/compare.py "$work/$k/out" "$k" > "$work/$k/result.txt"
-	cat "$work/$k/result.txt"
-	line=$(tail -1 "$work/$k/result.txt")
-	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
-	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
-	passed=$((passed + p)) failed=$((failed + f))
-	if [ -n "${KVMCMO_KEEP:-}" ]; then
-		mkdir -p "$KVMCMO_KEEP/$k" && cp -r "$work/$k/." "$KVMCMO_KEEP/$k/"
-	fi
+	echo "== kernel $k: $(vm_boot_line "$k")"
+	vm_boot_ok "$k" && vm_judge "$k" tests/vm/compare.py "$work/$k/out" "$k"
+	vm_keep "$k"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

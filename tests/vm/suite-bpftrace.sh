@@ -27,6 +27,7 @@
 # time.  Last line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
+. tests/vm/lib.sh
 jobs=1
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -79,36 +80,14 @@ run_one() {
 	echo $rc > "$work/$k/boot.rc"
 }
 
-running=0
-for k in $kernels; do
-	run_one "$k" &
-	running=$((running + 1))
-	if [ $running -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+vm_each_kernel "$jobs" run_one $kernels
 
 passed=0 failed=0
 for k in $kernels; do
-	echo "== kernel $k: $(grep -m1 '^boot.sh: kernel' "$work/$k/boot.txt" | sed 's/^boot.sh: kernel //')"
+	echo "== kernel $k: $(vm_boot_line "$k")"
 	echo "# $k: boot wall $(sed -n 's/.*; wall \([0-9.]*s\);.*/\1/p' "$work/$k/boot.txt" | tail -1)"
-	if [ "$(cat "$work/$k/boot.rc")" != 0 ]; then
-		echo "FAIL $k guest did not finish (boot.sh exit $(cat "$work/$k/boot.rc"))"
-		tail -20 "$work/$k/boot.txt"
-		failed=$((failed + 1))
-	else
-		tests/vm/bpftrace/judge.py "$work/$k/out" "$k" > "$work/$k/result.txt"
-		cat "$work/$k/result.txt"
-		line=$(tail -1 "$work/$k/result.txt")
-		p=$(echo "$line" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
-		f=$(echo "$line" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
-		passed=$((passed + ${p:-0})) failed=$((failed + ${f:-1}))
-	fi
-	if [ -n "${KVMCMO_KEEP:-}" ]; then
-		mkdir -p "$KVMCMO_KEEP/$k" && cp -r "$work/$k/." "$KVMCMO_KEEP/$k/"
-	fi
+	vm_boot_ok "$k" && vm_judge "$k" tests/vm/bpftrace/judge.py "$work/$k/out" "$k"
+	vm_keep "$k"
 done
 echo "# suite wall ${SECONDS} s (kernels: $kernels; -j $jobs$([ $ci = 1 ] && echo ', KVMCMO_CI'))"
 echo "$passed passed, $failed failed"

@@ -24,6 +24,7 @@
 # loader and libraries.  Last line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
+. tests/vm/lib.sh
 jobs=2
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -131,35 +132,14 @@ run_one() {
 		--append "kvmcmod.mode=$(mode "$k")" > "$work/$k/boot.txt" 2>&1
 	echo $? > "$work/$k/boot.rc"
 }
-running=0
-for k in $kernels; do
-	run_one "$k" &
-	running=$((running + 1))
-	if [ $running -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+vm_each_kernel "$jobs" run_one $kernels
 
 for k in $kernels; do
-	echo "== kernel $k ($(mode "$k") mode): $(grep -m1 '^boot.sh: kernel' "$work/$k/boot.txt" | sed 's/^boot.sh: kernel //')"
-	if [ "$(cat "$work/$k/boot.rc")" != 0 ]; then
-		fail "$k guest did not finish (boot.sh exit $(cat "$work/$k/boot.rc"))"
-		tail -20 "$work/$k/boot.txt"
-		continue
-	fi
-	tests/vm/kvmcmod/judge.py "$work/$k/out" "$k" "$TOOLS/promtool" "$P/queries.txt" \
-		> "$work/$k/result.txt"
-	cat "$work/$k/result.txt"
-	line=$(tail -1 "$work/$k/result.txt")
-	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
-	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
-	passed=$((passed + p)) failed=$((failed + f))
+	echo "== kernel $k ($(mode "$k") mode): $(vm_boot_line "$k")"
+	vm_boot_ok "$k" && vm_judge "$k" tests/vm/kvmcmod/judge.py "$work/$k/out" "$k" \
+		"$TOOLS/promtool" "$P/queries.txt"
 	[ -f "$work/$k/out/timeline" ] && echo "   timeline ($k, guest seconds): $(tr '\n' ' ' < "$work/$k/out/timeline")"
-	if [ -n "${KVMCMO_KEEP:-}" ]; then
-		mkdir -p "$KVMCMO_KEEP/$k" && cp -r "$work/$k/." "$KVMCMO_KEEP/$k/"
-	fi
+	vm_keep "$k"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
