@@ -359,39 +359,9 @@ static json_t *vm_vcpus(const struct index *x, size_t lo, size_t hi, int *err)
 	return arr;
 }
 
-struct region_sum {
-	__u64 base, size, count;
-	__s32 slot;
-	__u8 memslot, kind, outcome;
-};
-
-static int cmp_region_key(const struct region_sum *x, const struct region_sum *y)
-{
-	if (x->base != y->base)
-		return x->base < y->base ? -1 : 1;
-	if (x->size != y->size)
-		return x->size < y->size ? -1 : 1;
-	if (x->slot != y->slot)
-		return x->slot < y->slot ? -1 : 1;
-	if (x->memslot != y->memslot)
-		return x->memslot < y->memslot ? -1 : 1;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	return x->outcome < y->outcome ? -1 : x->outcome > y->outcome;
-}
-
-static int cmp_region_out(const void *a, const void *b)
-{
-	const struct region_sum *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return cmp_region_key(x, y);
-}
-
 static json_t *vm_regions(const struct index *x, size_t lo, size_t hi, int *err)
 {
-	struct region_sum *v = malloc((hi - lo + 1) * sizeof(*v));
+	struct kvmcmo_region_row *v = malloc((hi - lo + 1) * sizeof(*v));
 	json_t *arr = json_array();
 	size_t m = 0, i;
 
@@ -400,33 +370,19 @@ static json_t *vm_regions(const struct index *x, size_t lo, size_t hi, int *err)
 		json_decref(arr);
 		return NULL;
 	}
-	for (i = lo; i < hi; i++) {
-		const struct kvmcmo_region_row *r = ROW(x, struct kvmcmo_region_row, i);
-
-		if (r->key.kind >= NK || r->key.outcome >= NO || r->key.memslot >= NM)
-			continue;
-		v[m++] = (struct region_sum){
-			.base = r->key.base, .size = r->key.size, .count = r->count,
-			.slot = r->key.slot < 0 ? -1 : r->key.slot,
-			.memslot = r->key.memslot, .kind = r->key.kind, .outcome = r->key.outcome,
-		};
-	}
-	qsort(v, m, sizeof(*v), cmp_region_out);
+	for (i = lo; i < hi; i++)
+		v[m++] = *ROW(x, struct kvmcmo_region_row, i);
+	m = kvmcmo_regions_rank(v, m);
 	for (i = 0; i < m; i++) {
 		char name[32];
 
-		if (!v[i].count)
-			continue;
-		if (v[i].slot >= 0)
-			snprintf(name, sizeof(name), "slot%d", (int)v[i].slot);
-		else
-			snprintf(name, sizeof(name), "0x%08llx", (unsigned long long)v[i].base);
+		kvmcmo_region_name(&v[i].key, name, sizeof(name));
 		append(arr, json_pack("{s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:o}",
-				      "region", name, "slot", (json_int_t)v[i].slot,
-				      "base", ju64(v[i].base), "size", ju64(v[i].size),
-				      "memslot", kvmcmo_memslot_label[v[i].memslot],
-				      "kind", kvmcmo_kind_label[v[i].kind],
-				      "outcome", kvmcmo_outcome_label[v[i].outcome],
+				      "region", name, "slot", (json_int_t)v[i].key.slot,
+				      "base", ju64(v[i].key.base), "size", ju64(v[i].key.size),
+				      "memslot", kvmcmo_memslot_label[v[i].key.memslot],
+				      "kind", kvmcmo_kind_label[v[i].key.kind],
+				      "outcome", kvmcmo_outcome_label[v[i].key.outcome],
 				      "count", ju64(v[i].count)), err);
 	}
 	free(v);

@@ -189,6 +189,18 @@ const struct kvmcmo_vm *kvmcmo_snapshot_vm(const struct kvmcmo_snapshot *s, __u6
  */
 int kvmcmo_forget_vm(struct kvmcmo *k, __u64 id);
 
+/* ---- the region view (user/regions.c) ----------------------------------- */
+
+/*
+ * Region rows as every front end shows them: rows whose labels are out of
+ * range or whose count is 0 are left out, the rest are sorted busiest
+ * first (ties: IPA, size, slot, memslot, kind, outcome).  Sorts in place;
+ * returns how many rows are kept.
+ */
+size_t kvmcmo_regions_rank(struct kvmcmo_region_row *rows, size_t n);
+/* a region's name: "slotN" for a memslot, else its 64 KiB window's base */
+void kvmcmo_region_name(const struct kvmcmo_region_key *k, char *buf, size_t len);
+
 /* ---- VM names (user/vmname.c) ------------------------------------------- */
 
 /* QEMU/libvirt "-name guest=NAME,..." or "-name NAME", kvmtool "--name NAME",

@@ -98,45 +98,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 /* text view of the region rows: at most this many per VM, by count */
 #define STAT_REGION_ROWS 20
 
-struct region_line {
-	__u64 base, size, count;
-	__s32 slot;
-	__u8 memslot, kind, outcome;
-	char name[24];          /* "slotN" or the window's base */
-	char range[40];         /* "0xBASE-0xLAST" */
-};
-
-static void region_name(const struct region_line *r, char *buf, size_t len)
-{
-	if (r->slot >= 0)
-		snprintf(buf, len, "slot%d", (int)r->slot);
-	else
-		snprintf(buf, len, "0x%08llx", (unsigned long long)r->base);
-}
-
-static void region_range(const struct region_line *r, char *buf, size_t len)
-{
-	snprintf(buf, len, "0x%08llx-0x%08llx", (unsigned long long)r->base,
-		 (unsigned long long)(r->base + r->size - 1));
-}
-
-static int cmp_region_line(const void *a, const void *b)
-{
-	const struct region_line *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	if (x->base != y->base)
-		return x->base < y->base ? -1 : 1;
-	if (x->slot != y->slot)
-		return x->slot < y->slot ? -1 : 1;
-	if (x->memslot != y->memslot)
-		return x->memslot < y->memslot ? -1 : 1;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	return x->outcome < y->outcome ? -1 : x->outcome > y->outcome;
-}
-
 /*
  * Where the VM's aborts went: a memslot (slotN, its IPA range and type) or,
  * outside memslots, a 64 KiB IPA window (named by its base), by kind and
@@ -147,54 +108,51 @@ static int cmp_region_line(const void *a, const void *b)
  */
 static void print_vm_regions(const struct kvmcmo_snapshot *s, const struct kvmcmo_vm *vm)
 {
-	struct region_line *v;
+	struct kvmcmo_region_row *v;
+	char (*name)[24], (*range)[40];
 	size_t n = 0, shown;
 	int wname = 6, wrange = 9;      /* "REGION", "IPA RANGE" */
 	__u64 rest = 0;
 
 	v = calloc(s->nregions ? s->nregions : 1, sizeof(*v));
-	if (!v) {
+	name = calloc(STAT_REGION_ROWS, sizeof(*name));
+	range = calloc(STAT_REGION_ROWS, sizeof(*range));
+	if (!v || !name || !range) {
 		kvmcmo_warn("out of memory: region table left out");
-		return;
+		goto out;
 	}
-	for (size_t i = 0; i < s->nregions; i++) {
-		const struct kvmcmo_region_row *r = &s->regions[i];
-
-		if (r->key.vm != vm->id || !r->count || r->key.kind >= KVMCMO_KIND__COUNT ||
-		    r->key.outcome >= KVMCMO_OUTCOME__COUNT ||
-		    r->key.memslot >= KVMCMO_MEMSLOT__COUNT)
-			continue;
-		v[n++] = (struct region_line){
-			.base = r->key.base, .size = r->key.size, .count = r->count,
-			.slot = r->key.slot < 0 ? -1 : r->key.slot, .memslot = r->key.memslot,
-			.kind = r->key.kind, .outcome = r->key.outcome,
-		};
-	}
-	qsort(v, n, sizeof(*v), cmp_region_line);
+	for (size_t i = 0; i < s->nregions; i++)
+		if (s->regions[i].key.vm == vm->id)
+			v[n++] = s->regions[i];
+	n = kvmcmo_regions_rank(v, n);
 	/* columns as wide as their widest entry: IPAs past 4 GiB are common */
 	shown = n < STAT_REGION_ROWS ? n : STAT_REGION_ROWS;
-
 	for (size_t i = 0; i < shown; i++) {
-		region_name(&v[i], v[i].name, sizeof(v[i].name));
-		region_range(&v[i], v[i].range, sizeof(v[i].range));
-		if ((int)strlen(v[i].name) > wname)
-			wname = strlen(v[i].name);
-		if ((int)strlen(v[i].range) > wrange)
-			wrange = strlen(v[i].range);
+		kvmcmo_region_name(&v[i].key, name[i], sizeof(name[i]));
+		snprintf(range[i], sizeof(range[i]), "0x%08llx-0x%08llx",
+			 (unsigned long long)v[i].key.base,
+			 (unsigned long long)(v[i].key.base + v[i].key.size - 1));
+		if ((int)strlen(name[i]) > wname)
+			wname = strlen(name[i]);
+		if ((int)strlen(range[i]) > wrange)
+			wrange = strlen(range[i]);
 	}
 	if (n)
 		printf("  %-*s %-*s %-13s %-6s %-12s %10s\n", wname, "REGION", wrange, "IPA RANGE",
 		       "MEMSLOT", "KIND", "OUTCOME", "COUNT");
 	for (size_t i = 0; i < shown; i++)
-		printf("  %-*s %-*s %-13s %-6s %-12s %10llu\n", wname, v[i].name, wrange, v[i].range,
-		       kvmcmo_memslot_label[v[i].memslot], kvmcmo_kind_label[v[i].kind],
-		       kvmcmo_outcome_label[v[i].outcome], (unsigned long long)v[i].count);
+		printf("  %-*s %-*s %-13s %-6s %-12s %10llu\n", wname, name[i], wrange, range[i],
+		       kvmcmo_memslot_label[v[i].key.memslot], kvmcmo_kind_label[v[i].key.kind],
+		       kvmcmo_outcome_label[v[i].key.outcome], (unsigned long long)v[i].count);
 	for (size_t i = shown; i < n; i++)
 		rest += v[i].count;
 	if (n > shown)
 		printf("  (%zu more region rows: %llu aborts; all of them in --json)\n",
 		       n - shown, (unsigned long long)rest);
+out:
 	free(v);
+	free(name);
+	free(range);
 }
 
 static void print_vm_text(const struct kvmcmo_snapshot *s, const struct kvmcmo_vm *vm)

@@ -139,8 +139,6 @@ int kd_vms_update(struct kd_model *m, const struct kvmcmo_snapshot *s);
 /* SIGHUP: take names (and so labels) afresh from snapshot s */
 void kd_vms_rename(struct kd_model *m, const struct kvmcmo_snapshot *s);
 void kd_vm_free(struct kd_vm *vm);
-/* the region label of a region row: "slot3" or "0x09000000" */
-void kd_region_label(char *buf, size_t len, const struct kvmcmo_region_key *k);
 
 /* ---- poll.c ------------------------------------------------------------- */
 

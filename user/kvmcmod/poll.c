@@ -255,7 +255,7 @@ static int name_regions(struct kd_model *m)
 			char l[KD_REGION_LABEL_LEN];
 			size_t k;
 
-			kd_region_label(l, sizeof(l), &r[i].key);
+			kvmcmo_region_name(&r[i].key, l, sizeof(l));
 			if (region_named(vm, l))
 				continue;
 			for (k = 0; k < nt && strcmp(t[k].label, l); k++)

@@ -340,7 +340,7 @@ static void regions(struct kd_buf *b, const struct kd_model *m)
 
 			if (r[i].key.kind >= NK || r[i].key.outcome >= NO)
 				continue;
-			kd_region_label(l, sizeof(l), &r[i].key);
+			kvmcmo_region_name(&r[i].key, l, sizeof(l));
 			for (int j = 0; j < vm->nregions; j++)
 				if (!strcmp(vm->regions[j], l))
 					named = j;

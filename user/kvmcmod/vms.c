@@ -52,14 +52,6 @@ static struct kd_untracked *untracked_find(const struct kd_model *m, __u64 id)
 
 /* ---- names ---------------------------------------------------------------- */
 
-void kd_region_label(char *buf, size_t len, const struct kvmcmo_region_key *k)
-{
-	if (k->slot >= 0)
-		snprintf(buf, len, "slot%d", k->slot);
-	else
-		snprintf(buf, len, "0x%08llx", (unsigned long long)k->base);
-}
-
 static bool label_taken(const struct kd_model *m, const struct kd_vm *self,
 			__u32 pid, const char *label)
 {
