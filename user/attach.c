@@ -356,6 +356,14 @@ int kvmcmo_prog_stats(const struct kvmcmo *k, struct kvmcmo_prog_stat *out, int 
 	return n;
 }
 
+bool kvmcmo_uses_kprobes(const struct kvmcmo *k)
+{
+	for (int i = 0; i < k->plan.nrows; i++)
+		if (k->plan.rows[i].mode == KVMCMO_MODE_KPROBE)
+			return true;
+	return false;
+}
+
 /* for snapshot.c: the skeleton's maps */
 struct kvmcmo_bpf *kvmcmo_skel(struct kvmcmo *k)
 {

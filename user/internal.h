@@ -7,5 +7,7 @@
 
 struct kvmcmo_bpf;
 struct kvmcmo_bpf *kvmcmo_skel(struct kvmcmo *k);
+/* true when any probe is a kprobe: see read_map() in snapshot.c */
+bool kvmcmo_uses_kprobes(const struct kvmcmo *k);
 
 #endif

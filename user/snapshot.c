@@ -110,9 +110,16 @@ static int read_map_batch(int fd, size_t ksz, size_t vsz, size_t stride, int ncp
 	return err;
 }
 
-/* Read one map into rows of (key, value) laid end to end, values summed
- * over CPUs for per-CPU maps. */
-static int read_map(struct bpf_map *map, struct rows *out)
+/*
+ * Read one map into rows of (key, value) laid end to end, values summed
+ * over CPUs for per-CPU maps.  batch: hash maps in BPF_MAP_LOOKUP_BATCH
+ * calls.  Not with kprobes: the kernel skips every kprobe program on a CPU
+ * while a map system call runs there (bpf_disable_instrumentation), and a
+ * batch holds that for a whole map where the walk holds it for one row; a
+ * reader preempted inside it (7.2 is PREEMPT_LAZY) hid a VM's destroy from
+ * kvmcmod.  fentry programs have their own per-program guard.
+ */
+static int read_map(struct bpf_map *map, struct rows *out, bool batch)
 {
 	int fd = bpf_map__fd(map);
 	enum bpf_map_type type = bpf_map__type(map);
@@ -127,8 +134,8 @@ static int read_map(struct bpf_map *map, struct rows *out)
 		return -EINVAL;
 	out->data = NULL;
 	out->n = 0;
-	if (type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
-	    type == BPF_MAP_TYPE_LRU_HASH) {
+	if (batch && (type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
+		      type == BPF_MAP_TYPE_LRU_HASH)) {
 		err = read_map_batch(fd, ksz, vsz, stride, ncpu, out);
 		if (err <= 0)
 			goto out;
@@ -185,10 +192,10 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, g_ksz);
 }
 
-static int read_sorted(struct bpf_map *map, void **arr, size_t *n)
+static int read_sorted(struct bpf_map *map, void **arr, size_t *n, bool batch)
 {
 	struct rows r = {};
-	int err = read_map(map, &r);
+	int err = read_map(map, &r, batch);
 
 	if (err)
 		return err;
@@ -229,15 +236,15 @@ static int cmp_vm(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int read_vms(struct kvmcmo_bpf *skel, struct kvmcmo_snapshot *s)
+static int read_vms(struct kvmcmo_bpf *skel, struct kvmcmo_snapshot *s, bool batch)
 {
 	struct rows live = {}, dead = {};
 	size_t lrsz = sizeof(__u64) + sizeof(struct kvmcmo_vm_info);
 	int err;
 
-	err = read_map(skel->maps.vms, &live);
+	err = read_map(skel->maps.vms, &live, batch);
 	if (!err)
-		err = read_map(skel->maps.dead_vms, &dead);
+		err = read_map(skel->maps.dead_vms, &dead, batch);
 	if (err)
 		goto out;
 	s->vms = calloc(live.n + dead.n + 1, sizeof(*s->vms));
@@ -261,6 +268,7 @@ out:
 int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
 {
 	struct kvmcmo_bpf *skel = kvmcmo_skel(k);
+	bool batch = !kvmcmo_uses_kprobes(k);
 	struct timespec ts;
 	struct rows st = {};
 	int err;
@@ -268,20 +276,20 @@ int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->taken_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	err = read_sorted(skel->maps.aborts, (void **)&s->aborts, &s->naborts);
+	err = read_sorted(skel->maps.aborts, (void **)&s->aborts, &s->naborts, batch);
 	if (!err)
-		err = read_sorted(skel->maps.latency, (void **)&s->lat, &s->nlat);
+		err = read_sorted(skel->maps.latency, (void **)&s->lat, &s->nlat, batch);
 	if (!err)
-		err = read_sorted(skel->maps.dabts, (void **)&s->dabts, &s->ndabts);
+		err = read_sorted(skel->maps.dabts, (void **)&s->dabts, &s->ndabts, batch);
 	if (!err)
-		err = read_sorted(skel->maps.dfaults, (void **)&s->dfaults, &s->ndfaults);
+		err = read_sorted(skel->maps.dfaults, (void **)&s->dfaults, &s->ndfaults, batch);
 	if (!err)
-		err = read_sorted(skel->maps.regions, (void **)&s->regions, &s->nregions);
+		err = read_sorted(skel->maps.regions, (void **)&s->regions, &s->nregions, batch);
 	/* VMs last: every id in the rows above is then in the VM list */
 	if (!err)
-		err = read_vms(skel, s);
+		err = read_vms(skel, s, batch);
 	if (!err)
-		err = read_map(skel->maps.stats, &st);
+		err = read_map(skel->maps.stats, &st, batch);
 	if (!err) {
 		for (size_t i = 0; i < st.n; i++) {
 			__u32 idx;

@@ -313,12 +313,21 @@ def main():
           f"page {sum(int(v) for v in page_misses.values())} over {len(page_misses)} "
           f"programs, fdinfo earlier {misses}")
     expired = c.get(("kvmcmo_vms_expired_total", frozenset()))
-    check("C: every destroyed VM expired after its 2 s grace",
+    # the same guard can hide a VM's destroy (kvm_arch_destroy_vm) from a
+    # kprobe daemon: then that VM never expires, and the kernel says so
+    destroy_misses = sum(int(v) for ls, v in page_misses.items()
+                         if dict(ls)["program"].startswith("destroy_vm_"))
+    hidden = lost + destroy_misses
+    check("C: every destroyed VM expired after its 2 s grace" +
+          (f" but {destroy_misses} whose destroy the kernel's recursion guard hid"
+           if destroy_misses else ""),
           c.get(("kvmcmo_vms", frozenset({("state", "alive")}))) == 0 and
           c.get(("kvmcmo_vms", frozenset({("state", "destroyed")}))) == 0 and
-          (expired == len(vms) if not lost else len(vms) - lost <= expired <= len(vms)) and
+          (expired == len(vms) if not hidden else
+           (preemptible and len(vms) - hidden <= expired <= len(vms))) and
           not family(c, "kvmcmo_guest_aborts_total"),
-          f"expired {expired} of {len(vms)} ({lost} aborts lost)")
+          f"expired {expired} of {len(vms)} ({lost} aborts lost, {destroy_misses} destroys "
+          f"missed, preemptible kernel: {preemptible})")
     rows = {dict(ls)["map"]: int(val) for ls, val in family(c, "kvmcmo_kernel_map_rows").items()}
     check("C: expired VMs' rows left every kernel map",
           len(rows) == 5 and not any(rows.values()) and
