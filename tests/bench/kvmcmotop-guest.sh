@@ -18,6 +18,8 @@ MIN=$(cat bench-minutes 2>/dev/null || echo 10)
 up() { cut -d' ' -f1 /proc/uptime; }
 log() { echo "[$(up)] $*"; echo "[$(up)] $*" >> /out/log.txt; }
 uname -r > /out/uname
+# loopback: kvmcmod listens there (wget reads its documents); the init leaves it down
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
 mkdir -p /lib && ln -sf /payload/lib/ld-linux-aarch64.so.1 /lib/
 LD_LIBRARY_PATH=/payload/lib ./kvmcmod -i 1s --vm-grace 1h > /dev/null 2> /out/kd.err &
