@@ -36,14 +36,17 @@ vm_boot_ok() {
 	return 1
 }
 
-# vm_tally FILE: add FILE's last line, "...: N passed, M failed", to the
+# vm_tally FILE: add FILE's last line, "[...: ]N passed, M failed", to the
 # counters; a file without one is a failure
 vm_tally() {
-	local line p f
-	line=$(tail -1 "$1")
-	p=$(echo "$line" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
-	f=$(echo "$line" | sed -nE 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
-	passed=$((passed + ${p:-0})) failed=$((failed + ${f:-1}))
+	local pf
+	pf=$(tail -1 "$1" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed$/\2 \3/p')
+	if [ -z "$pf" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	set -- $pf
+	passed=$((passed + $1)) failed=$((failed + $2))
 }
 
 # vm_judge K CMD...: run K's judge, show what it says, count its summary

@@ -31,6 +31,7 @@
 # own probes, which is most of a guest's time under emulation.
 set -u
 cd "$(dirname "$0")/../.."
+. tests/vm/lib.sh
 jobs=1
 ci=""
 [ -n "${KVMCMO_CI:-}" ] && [ "${KVMCMO_CI}" != 0 ] && ci=1
@@ -100,40 +101,13 @@ run_one() {
 order="$TTY_KERNEL"
 for k in $kernels; do [ "$k" = "$TTY_KERNEL" ] || order="$order $k"; done
 case " $kernels " in *" $TTY_KERNEL "*) ;; *) order=${order#"$TTY_KERNEL "} ;; esac
-running=0
-for k in $order; do
-	run_one "$k" &
-	running=$((running + 1))
-	if [ $running -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+vm_each_kernel "$jobs" run_one $order
 
 passed=0 failed=0
-tally() {       # tally FILE: add its last "N passed, N failed"
-	local pf
-	pf=$(tail -1 "$1" | sed -nE 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*$/\2 \3/p')
-	if [ -z "$pf" ]; then
-		failed=$((failed + 1))
-		return
-	fi
-	set -- $pf
-	passed=$((passed + $1)) failed=$((failed + $2))
-}
-tally "$work/cli.txt"
+vm_tally "$work/cli.txt"
 for k in $order; do
-	echo "== kernel $k: $(grep -m1 '^boot.sh: kernel' "$work/$k/boot.txt" | sed 's/^boot.sh: kernel //'), $(cat "$work/$k/seconds") s"
-	if [ "$(cat "$work/$k/boot.rc")" != 0 ]; then
-		echo "FAIL $k guest did not finish (boot.sh exit $(cat "$work/$k/boot.rc"))"
-		tail -20 "$work/$k/boot.txt"
-		failed=$((failed + 1))
-		continue
-	fi
-	tests/vm/kvmcmotop/judge.py "$work/$k/out" "$k" > "$work/$k/result.txt"
-	cat "$work/$k/result.txt"
-	tally "$work/$k/result.txt"
+	echo "== kernel $k: $(vm_boot_line "$k"), $(cat "$work/$k/seconds") s"
+	vm_boot_ok "$k" && vm_judge "$k" tests/vm/kvmcmotop/judge.py "$work/$k/out" "$k"
 done
 if [ -n "${KVMCMO_KEEP:-}" ]; then
 	mkdir -p "$KVMCMO_KEEP" && cp -r "$work/." "$KVMCMO_KEEP/"
