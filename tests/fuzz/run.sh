@@ -22,7 +22,7 @@ mkdir -p "$out"
 SRCS="tests/fuzz/fuzz_recfile.c tools/kvmcmo/recfile.c tools/kvmcmo/stats.c
       tools/kvmcmo/diff.c tools/kvmcmo/failon.c tools/kvmcmo/diffout.c
       tools/kvmcmo/diffout_html.c tools/kvmcmo/common.c user/labels.c user/hist.c
-      user/json.c user/log.c user/cli.c user/vmname.c"
+      user/json.c user/regions.c user/log.c user/cli.c user/vmname.c"
 # shellcheck disable=SC2086
 if clang -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Werror -Wno-missing-field-initializers \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

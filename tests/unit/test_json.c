@@ -9,7 +9,7 @@
  * KVMCMO_GOLDEN_UPDATE=1 rewrites them instead of comparing.
  *
  * Build: cc -std=c11 -D_GNU_SOURCE -Ibpf -Iuser -Itests/unit \
- *        tests/unit/test_json.c user/json.c user/hist.c user/labels.c -ljansson
+ *        tests/unit/test_json.c user/json.c user/regions.c user/hist.c user/labels.c -ljansson
  */
 #include <errno.h>
 #include <stdlib.h>
