@@ -61,9 +61,11 @@ static int add_row(struct rows *out, size_t *cap, const void *key, size_t ksz,
  * four kernels) instead of two system calls per row: a poll of 200 VMs
  * reads thousands of rows.  1: the kernel has no batch op for this map,
  * use the walk.  A bucket with more rows than the batch (ENOSPC) doubles it.
+ * The kernel lays the values out value_size apart, or, per-CPU, each CPU's
+ * copy rounded up to 8 bytes (stride): esz is one element's span.
  */
 static int read_map_batch(int fd, size_t ksz, size_t vsz, size_t stride, int ncpu,
-			  struct rows *out)
+			  size_t esz, struct rows *out)
 {
 	size_t chunk = 256, cap = 0;
 	char *keys = NULL, *vals = NULL;
@@ -77,7 +79,7 @@ static int read_map_batch(int fd, size_t ksz, size_t vsz, size_t stride, int ncp
 
 		if (!keys) {
 			keys = malloc(chunk * ksz);
-			vals = malloc(chunk * stride * (size_t)ncpu);
+			vals = malloc(chunk * esz);
 			if (!keys || !vals) {
 				err = -ENOMEM;
 				break;
@@ -98,7 +100,7 @@ static int read_map_batch(int fd, size_t ksz, size_t vsz, size_t stride, int ncp
 			break;
 		}
 		for (__u32 i = 0; i < count && !err; i++)
-			err = add_row(out, &cap, keys + i * ksz, ksz, vals + (size_t)i * stride * ncpu,
+			err = add_row(out, &cap, keys + i * ksz, ksz, vals + (size_t)i * esz,
 				      vsz, stride, ncpu);
 		if (err || r)           /* ENOENT: that was the last batch */
 			break;
@@ -136,7 +138,8 @@ static int read_map(struct bpf_map *map, struct rows *out, bool batch)
 	out->n = 0;
 	if (batch && (type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
 		      type == BPF_MAP_TYPE_LRU_HASH)) {
-		err = read_map_batch(fd, ksz, vsz, stride, ncpu, out);
+		err = read_map_batch(fd, ksz, vsz, stride, ncpu,
+				     percpu ? stride * (size_t)ncpu : vsz, out);
 		if (err <= 0)
 			goto out;
 		err = 0;
