@@ -60,6 +60,61 @@ out:
 	return err;
 }
 
+/*
+ * A dense counter row's id (first u64: the VM id) is dropped, its counts
+ * zeroed, and the row given back to the free queue, in that order: the BPF
+ * side only takes zeroed rows.
+ */
+static int forget_dense(struct bpf_map *ids, struct bpf_map *counts, struct bpf_map *free_q,
+			__u64 id)
+{
+	int fd = bpf_map__fd(ids), cfd = bpf_map__fd(counts), qfd = bpf_map__fd(free_q);
+	size_t ksz = bpf_map__key_size(ids), n = 0, cap = 16;
+	char *key = calloc(1, ksz), *next = calloc(1, ksz), *hits = malloc(cap * ksz);
+	void *zero = calloc(1, bpf_map__value_size(counts));
+	int err = 0;
+
+	if (!key || !next || !hits || !zero) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = key) {
+		__u64 vm;
+
+		memcpy(key, next, ksz);
+		memcpy(&vm, key, sizeof(vm));
+		if (vm != id)
+			continue;
+		if (n == cap) {
+			char *h = realloc(hits, 2 * cap * ksz);
+
+			if (!h) {
+				err = -ENOMEM;
+				goto out;
+			}
+			hits = h;
+			cap *= 2;
+		}
+		memcpy(hits + n++ * ksz, key, ksz);
+	}
+	for (size_t i = 0; i < n; i++) {
+		__u32 row;
+
+		if (bpf_map_lookup_elem(fd, hits + i * ksz, &row) ||
+		    bpf_map_delete_elem(fd, hits + i * ksz))
+			continue;       /* gone already */
+		if ((bpf_map_update_elem(cfd, &row, zero, BPF_ANY) ||
+		     bpf_map_update_elem(qfd, NULL, &row, BPF_ANY)) && !err)
+			err = -errno;
+	}
+out:
+	free(key);
+	free(next);
+	free(hits);
+	free(zero);
+	return err;
+}
+
 /* Is id a live VM (a value in the vms map, keyed by struct kvm pointer)? */
 static int vm_alive(struct bpf_map *vms, __u64 id)
 {
@@ -91,6 +146,12 @@ int kvmcmo_forget_vm(struct kvmcmo *k, __u64 id)
 		if (e && !err)
 			err = e;
 	}
+	e = forget_dense(skel->maps.vcpu_rows, skel->maps.vcpu_counts, skel->maps.vcpu_free, id);
+	if (e && !err)
+		err = e;
+	e = forget_dense(skel->maps.region_rows, skel->maps.region_counts, skel->maps.region_free, id);
+	if (e && !err)
+		err = e;
 	/* the name last: a reader never sees rows without their VM */
 	if (bpf_map_delete_elem(bpf_map__fd(skel->maps.dead_vms), &id) && errno != ENOENT && !err)
 		err = -errno;

@@ -21,6 +21,7 @@
 struct rows {
 	void *data;
 	size_t n;
+	size_t cap;             /* rows allocated */
 };
 
 /* Read one map into rows of (key, value) laid end to end, values summed
@@ -75,6 +76,7 @@ static int read_map(struct bpf_map *map, struct rows *out)
 		}
 	}
 	out->data = data;
+	out->cap = cap;
 	data = NULL;
 out:
 	free(key);
@@ -91,6 +93,37 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, g_ksz);
 }
 
+/*
+ * Sort rows by key and fold rows with equal keys into one (a label counted
+ * both in a dense row and in the hash map it overflowed to): values are
+ * u64 words, summed.
+ */
+static void sort_fold(struct rows *r, size_t ksz, size_t vsz)
+{
+	size_t rsz = ksz + vsz, n = 0;
+	char *d = r->data;
+
+	g_ksz = ksz;
+	if (r->n)
+		qsort(d, r->n, rsz, cmp_key);
+	for (size_t i = 0; i < r->n; i++) {
+		char *row = d + i * rsz;
+
+		if (n && !memcmp(d + (n - 1) * rsz, row, ksz)) {
+			__u64 *dst = (__u64 *)(d + (n - 1) * rsz + ksz);
+			const __u64 *src = (const __u64 *)(row + ksz);
+
+			for (size_t w = 0; w < vsz / 8; w++)
+				dst[w] += src[w];
+			continue;
+		}
+		if (n != i)
+			memcpy(d + n * rsz, row, rsz);
+		n++;
+	}
+	r->n = n;
+}
+
 static int read_sorted(struct bpf_map *map, void **arr, size_t *n)
 {
 	struct rows r = {};
@@ -98,10 +131,141 @@ static int read_sorted(struct bpf_map *map, void **arr, size_t *n)
 
 	if (err)
 		return err;
-	g_ksz = bpf_map__key_size(map);
-	qsort(r.data, r.n, g_ksz + bpf_map__value_size(map), cmp_key);
+	sort_fold(&r, bpf_map__key_size(map), bpf_map__value_size(map));
 	*arr = r.data;
 	*n = r.n;
+	return 0;
+}
+
+/* Append one row of rsz bytes. */
+static int rows_push(struct rows *r, size_t rsz, const void *row)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		char *d = realloc(r->data, cap * rsz);
+
+		if (!d)
+			return -ENOMEM;
+		r->data = d;
+		r->cap = cap;
+	}
+	memcpy((char *)r->data + r->n++ * rsz, row, rsz);
+	return 0;
+}
+
+/* The rows of one (VM, vCPU) dense counter row, as abort and latency rows. */
+static int vcpu_dense_rows(const struct kvmcmo_vcpu_id *id, const struct kvmcmo_vcpu_counts *c,
+			   struct rows *ab, struct rows *lat)
+{
+	int err = 0;
+
+	for (__u32 l = 0; l < KVMCMO_LABELS && !err; l++) {
+		struct kvmcmo_abort_row r = { .key.vm = id->vm, .key.vcpu = id->vcpu };
+
+		if (!c->aborts[l])
+			continue;
+		kvmcmo_label_split(l, &r.key.kind, &r.key.fault, &r.key.memslot, &r.key.outcome);
+		r.count = c->aborts[l];
+		err = rows_push(ab, sizeof(r), &r);
+	}
+	for (__u32 o = 0; o < KVMCMO_OUTCOME__COUNT && !err; o++) {
+		struct kvmcmo_lat_row r = { .key.vm = id->vm, .key.outcome = o };
+
+		if (!c->lat[o].count)
+			continue;
+		r.hist = c->lat[o];
+		err = rows_push(lat, sizeof(r), &r);
+	}
+	return err;
+}
+
+/* The rows of one memslot region's dense counter row. */
+static int region_dense_rows(const struct kvmcmo_region_id *id,
+			     const struct kvmcmo_region_counts *c, struct rows *reg)
+{
+	int err = 0;
+
+	for (__u32 l = 0; l < KVMCMO_REGION_LABELS && !err; l++) {
+		struct kvmcmo_region_row r = {
+			.key.vm = id->vm, .key.base = id->base, .key.size = id->size,
+			.key.slot = id->slot,
+		};
+
+		if (!c->aborts[l])
+			continue;
+		kvmcmo_region_label_split(l, &r.key.kind, &r.key.memslot, &r.key.outcome);
+		r.count = c->aborts[l];
+		err = rows_push(reg, sizeof(r), &r);
+	}
+	return err;
+}
+
+/*
+ * The dense counters: for every (id -> row) of ids, the row of counts.
+ * A row freed between the two reads (kvmcmo_forget_vm) reads as zeros.
+ */
+static int read_dense(struct bpf_map *ids, struct bpf_map *counts,
+		      struct rows *a, struct rows *b)
+{
+	struct rows idr = {};
+	size_t ksz = bpf_map__key_size(ids), vsz = bpf_map__value_size(counts);
+	int fd = bpf_map__fd(counts), err = read_map(ids, &idr);
+	void *val = malloc(vsz);
+
+	if (!err && !val)
+		err = -ENOMEM;
+	for (size_t i = 0; i < idr.n && !err; i++) {
+		const char *rec = (const char *)idr.data + i * (ksz + sizeof(__u32));
+		union {
+			struct kvmcmo_vcpu_id v;
+			struct kvmcmo_region_id r;
+		} key = {};
+		__u32 row;
+
+		/* rows of ksz + 4 bytes: copied out, not cast (alignment) */
+		memcpy(&key, rec, ksz < sizeof(key) ? ksz : sizeof(key));
+		memcpy(&row, rec + ksz, sizeof(row));
+		if (bpf_map_lookup_elem(fd, &row, val))
+			continue;
+		if (b)
+			err = vcpu_dense_rows(&key.v, val, a, b);
+		else
+			err = region_dense_rows(&key.r, val, a);
+	}
+	free(val);
+	free(idr.data);
+	return err;
+}
+
+/* aborts, latency and regions: the hash maps' rows and the dense rows */
+static int read_counts(struct kvmcmo_bpf *skel, struct kvmcmo_snapshot *s)
+{
+	struct rows ab = {}, lat = {}, reg = {};
+	int err = read_map(skel->maps.aborts, &ab);
+
+	if (!err)
+		err = read_map(skel->maps.latency, &lat);
+	if (!err)
+		err = read_map(skel->maps.regions, &reg);
+	if (!err)
+		err = read_dense(skel->maps.vcpu_rows, skel->maps.vcpu_counts, &ab, &lat);
+	if (!err)
+		err = read_dense(skel->maps.region_rows, skel->maps.region_counts, &reg, NULL);
+	if (err) {
+		free(ab.data);
+		free(lat.data);
+		free(reg.data);
+		return err;
+	}
+	sort_fold(&ab, sizeof(struct kvmcmo_abort_key), sizeof(__u64));
+	sort_fold(&lat, sizeof(struct kvmcmo_lat_key), sizeof(struct kvmcmo_hist));
+	sort_fold(&reg, sizeof(struct kvmcmo_region_key), sizeof(__u64));
+	s->aborts = ab.data;
+	s->naborts = ab.n;
+	s->lat = lat.data;
+	s->nlat = lat.n;
+	s->regions = reg.data;
+	s->nregions = reg.n;
 	return 0;
 }
 
@@ -174,15 +338,11 @@ int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->taken_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	err = read_sorted(skel->maps.aborts, (void **)&s->aborts, &s->naborts);
-	if (!err)
-		err = read_sorted(skel->maps.latency, (void **)&s->lat, &s->nlat);
+	err = read_counts(skel, s);
 	if (!err)
 		err = read_sorted(skel->maps.dabts, (void **)&s->dabts, &s->ndabts);
 	if (!err)
 		err = read_sorted(skel->maps.dfaults, (void **)&s->dfaults, &s->ndfaults);
-	if (!err)
-		err = read_sorted(skel->maps.regions, (void **)&s->regions, &s->nregions);
 	/* VMs last: every id in the rows above is then in the VM list */
 	if (!err)
 		err = read_vms(skel, s);
