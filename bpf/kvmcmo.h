@@ -90,6 +90,9 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 #define KVMCMO_COMM_LEN         16
 #define KVMCMO_CMDLINE_LEN      256     /* -name/--name come early in argv */
 #define KVMCMO_PAGE_SHIFT       12      /* double-fault matching granule (IPA page) */
+#define KVMCMO_VCPU_ROWS        512     /* dense counter rows, one per (VM, vCPU): power of 2 */
+#define KVMCMO_REGION_ROWS      1024    /* dense counter rows, one per memslot region: power of 2 */
+#define KVMCMO_NO_ROW           0xffffffffU     /* no dense row: the hash maps count */
 
 /* ---- ESR_ELx bits (Arm ARM D17.2.37, shared/KERNELS.md) ------------- */
 
@@ -188,6 +191,78 @@ struct kvmcmo_region_key {
 	__u8 kind, outcome, memslot, pad;
 };
 
+/*
+ * Dense counters (the per-abort fast path).  The hot rows live in plain
+ * arrays, one row per (VM, vCPU) and one per memslot region, indexed by
+ * label with no hashing; the row index is found once per thread and cached
+ * in its record.  Rows come from a free-row queue filled by userspace;
+ * when it is empty the hash maps above count instead, so counts stay exact.
+ * Readers fold both into the same (key, value) rows.
+ */
+#define KVMCMO_LABELS (KVMCMO_KIND__COUNT * KVMCMO_FAULT__COUNT * \
+		       KVMCMO_MEMSLOT__COUNT * KVMCMO_OUTCOME__COUNT)
+#define KVMCMO_REGION_LABELS (KVMCMO_KIND__COUNT * KVMCMO_MEMSLOT__COUNT * \
+			      KVMCMO_OUTCOME__COUNT)
+/* array lengths: powers of 2 above the label counts, so a mask (which the
+ * verifier trusts whatever the compiler does with a compare) bounds them */
+#define KVMCMO_LABEL_SLOTS      1024
+#define KVMCMO_REGION_LABEL_SLOTS 256
+#define KVMCMO_OUTCOME_SLOTS    16
+
+struct kvmcmo_vcpu_id {         /* key of the vcpu_rows map: -> row */
+	__u64 vm;
+	__u32 vcpu;
+	__u32 pad;
+};
+
+struct kvmcmo_vcpu_counts {
+	__u64 aborts[KVMCMO_LABEL_SLOTS];               /* by kvmcmo_label() */
+	struct kvmcmo_hist lat[KVMCMO_OUTCOME_SLOTS];   /* latency by outcome */
+};
+
+struct kvmcmo_region_id {       /* key of the region_rows map: -> row */
+	__u64 vm;
+	__u64 base;
+	__u64 size;
+	__s32 slot;
+	__u32 pad;
+};
+
+struct kvmcmo_region_counts {
+	__u64 aborts[KVMCMO_REGION_LABEL_SLOTS];        /* by kvmcmo_region_label() */
+};
+
+static __always_inline __u32 kvmcmo_label(__u32 kind, __u32 fault, __u32 memslot, __u32 outcome)
+{
+	return ((kind * KVMCMO_FAULT__COUNT + fault) * KVMCMO_MEMSLOT__COUNT + memslot) *
+	       KVMCMO_OUTCOME__COUNT + outcome;
+}
+
+static __always_inline void kvmcmo_label_split(__u32 l, __u8 *kind, __u8 *fault, __u8 *memslot,
+					       __u8 *outcome)
+{
+	*outcome = l % KVMCMO_OUTCOME__COUNT;
+	l /= KVMCMO_OUTCOME__COUNT;
+	*memslot = l % KVMCMO_MEMSLOT__COUNT;
+	l /= KVMCMO_MEMSLOT__COUNT;
+	*fault = l % KVMCMO_FAULT__COUNT;
+	*kind = l / KVMCMO_FAULT__COUNT;
+}
+
+static __always_inline __u32 kvmcmo_region_label(__u32 kind, __u32 memslot, __u32 outcome)
+{
+	return (kind * KVMCMO_MEMSLOT__COUNT + memslot) * KVMCMO_OUTCOME__COUNT + outcome;
+}
+
+static __always_inline void kvmcmo_region_label_split(__u32 l, __u8 *kind, __u8 *memslot,
+						      __u8 *outcome)
+{
+	*outcome = l % KVMCMO_OUTCOME__COUNT;
+	l /= KVMCMO_OUTCOME__COUNT;
+	*memslot = l % KVMCMO_MEMSLOT__COUNT;
+	*kind = l / KVMCMO_MEMSLOT__COUNT;
+}
+
 struct kvmcmo_vm_info {
 	__u64 id;               /* the VM id used in every other key */
 	__u64 first_ns;         /* bpf_ktime_get_ns() when first seen */
@@ -218,6 +293,10 @@ _Static_assert(sizeof(struct kvmcmo_dfault_key) == 16, "dfault key layout");
 _Static_assert(sizeof(struct kvmcmo_region_key) == 32, "region key layout");
 _Static_assert(sizeof(struct kvmcmo_vm_info) == 64 + KVMCMO_CMDLINE_LEN, "vm info layout");
 _Static_assert(sizeof(struct kvmcmo_obs) == 16, "obs layout");
+_Static_assert(sizeof(struct kvmcmo_vcpu_id) == 16, "vcpu id layout");
+_Static_assert(sizeof(struct kvmcmo_region_id) == 32, "region id layout");
+_Static_assert(KVMCMO_LABELS <= KVMCMO_LABEL_SLOTS && KVMCMO_OUTCOME__COUNT <= KVMCMO_OUTCOME_SLOTS &&
+	       KVMCMO_REGION_LABELS <= KVMCMO_REGION_LABEL_SLOTS, "dense label slots");
 
 /* ---- the classifier: pure functions of ESR, memslot flags, observation */
 

@@ -245,6 +245,17 @@ static struct bpf_program *chosen_prog(struct kvmcmo *k, const struct kvmcmo_pla
 						r->mode == KVMCMO_MODE_KPROBE ? c->kprobe : c->fentry);
 }
 
+/* Every row of a dense counter array starts free (bpf/kvmcmo.h). */
+static int fill_free_rows(struct bpf_map *free, __u32 nrows)
+{
+	int fd = bpf_map__fd(free);
+
+	for (__u32 row = 0; row < nrows; row++)
+		if (bpf_map_update_elem(fd, NULL, &row, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 int kvmcmo_open(struct kvmcmo **out, const struct kvmcmo_opts *opts)
 {
 	struct kvmcmo *k;
@@ -294,6 +305,14 @@ int kvmcmo_open(struct kvmcmo **out, const struct kvmcmo_opts *opts)
 	if (err) {
 		kvmcmo_err("failed to load the BPF programs: %s (rerun with -v for libbpf's log)",
 			   strerror(-err));
+		kvmcmo_close(k);
+		return KVMCMO_EXIT_FAIL;
+	}
+	err = fill_free_rows(k->skel->maps.vcpu_free, KVMCMO_VCPU_ROWS);
+	if (!err)
+		err = fill_free_rows(k->skel->maps.region_free, KVMCMO_REGION_ROWS);
+	if (err) {
+		kvmcmo_err("failed to fill the counter row queues: %s", strerror(-err));
 		kvmcmo_close(k);
 		return KVMCMO_EXIT_FAIL;
 	}

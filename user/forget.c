@@ -18,16 +18,19 @@
 #include "internal.h"
 #include "kvmcmo.skel.h"
 
-/* Keys of map whose first u64 is id: collected first, then deleted, since
- * deleting while walking a hash map can restart the walk. */
-static int forget_rows(struct bpf_map *map, __u64 id)
+/* Keys of map whose first u64 is id, into *hits (malloc'd, *n of them):
+ * collected first, then deleted, since deleting while walking a hash map
+ * can restart the walk. */
+static int vm_keys(struct bpf_map *map, __u64 id, char **hits, size_t *n)
 {
 	int fd = bpf_map__fd(map);
-	size_t ksz = bpf_map__key_size(map), n = 0, cap = 16;
-	char *key = calloc(1, ksz), *next = calloc(1, ksz), *hits = malloc(cap * ksz);
+	size_t ksz = bpf_map__key_size(map), cap = 16;
+	char *key = calloc(1, ksz), *next = calloc(1, ksz);
 	int err = 0;
 
-	if (!key || !next || !hits) {
+	*n = 0;
+	*hits = malloc(cap * ksz);
+	if (!key || !next || !*hits) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -38,25 +41,66 @@ static int forget_rows(struct bpf_map *map, __u64 id)
 		memcpy(&vm, key, sizeof(vm));
 		if (vm != id)
 			continue;
-		if (n == cap) {
-			char *h = realloc(hits, 2 * cap * ksz);
+		if (*n == cap) {
+			char *h = realloc(*hits, 2 * cap * ksz);
 
 			if (!h) {
 				err = -ENOMEM;
 				goto out;
 			}
-			hits = h;
+			*hits = h;
 			cap *= 2;
 		}
-		memcpy(hits + n++ * ksz, key, ksz);
+		memcpy(*hits + (*n)++ * ksz, key, ksz);
 	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, hits + i * ksz) && errno != ENOENT && !err)
-			err = -errno;
 out:
 	free(key);
 	free(next);
+	return err;
+}
+
+static int forget_rows(struct bpf_map *map, __u64 id)
+{
+	int fd = bpf_map__fd(map);
+	size_t ksz = bpf_map__key_size(map), n;
+	char *hits;
+	int err = vm_keys(map, id, &hits, &n);
+
+	for (size_t i = 0; i < n && !err; i++)
+		if (bpf_map_delete_elem(fd, hits + i * ksz) && errno != ENOENT)
+			err = -errno;
 	free(hits);
+	return err;
+}
+
+/*
+ * A dense counter row's id (first u64: the VM id) is dropped, its counts
+ * zeroed, and the row given back to the free queue, in that order: the BPF
+ * side only takes zeroed rows.
+ */
+static int forget_dense(struct bpf_map *ids, struct bpf_map *counts, struct bpf_map *free_q,
+			__u64 id)
+{
+	int fd = bpf_map__fd(ids), cfd = bpf_map__fd(counts), qfd = bpf_map__fd(free_q);
+	size_t ksz = bpf_map__key_size(ids), n;
+	void *zero = calloc(1, bpf_map__value_size(counts));
+	char *hits;
+	int err = vm_keys(ids, id, &hits, &n);
+
+	if (!err && !zero)
+		err = -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		__u32 row;
+
+		if (bpf_map_lookup_elem(fd, hits + i * ksz, &row) ||
+		    bpf_map_delete_elem(fd, hits + i * ksz))
+			continue;       /* gone already */
+		if (bpf_map_update_elem(cfd, &row, zero, BPF_ANY) ||
+		    bpf_map_update_elem(qfd, NULL, &row, BPF_ANY))
+			err = -errno;
+	}
+	free(hits);
+	free(zero);
 	return err;
 }
 
@@ -91,6 +135,12 @@ int kvmcmo_forget_vm(struct kvmcmo *k, __u64 id)
 		if (e && !err)
 			err = e;
 	}
+	e = forget_dense(skel->maps.vcpu_rows, skel->maps.vcpu_counts, skel->maps.vcpu_free, id);
+	if (e && !err)
+		err = e;
+	e = forget_dense(skel->maps.region_rows, skel->maps.region_counts, skel->maps.region_free, id);
+	if (e && !err)
+		err = e;
 	/* the name last: a reader never sees rows without their VM */
 	if (bpf_map_delete_elem(bpf_map__fd(skel->maps.dead_vms), &id) && errno != ENOENT && !err)
 		err = -errno;

@@ -25,23 +25,24 @@
 struct rows {
 	void *data;
 	size_t n;
+	size_t cap;             /* rows allocated */
 };
 
 /* Append one (key, per-CPU values) row to out, summing the CPUs' copies. */
-static int add_row(struct rows *out, size_t *cap, const void *key, size_t ksz,
+static int add_row(struct rows *out, const void *key, size_t ksz,
 		   const char *vals, size_t vsz, size_t stride, int ncpu)
 {
 	size_t rsz = ksz + vsz;
 	char *row;
 
-	if (out->n == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
+	if (out->n == out->cap) {
+		size_t ncap = out->cap ? 2 * out->cap : 64;
 		char *d = realloc(out->data, ncap * rsz);
 
 		if (!d)
 			return -ENOMEM;
 		out->data = d;
-		*cap = ncap;
+		out->cap = ncap;
 	}
 	row = (char *)out->data + out->n++ * rsz;
 	memcpy(row, key, ksz);
@@ -67,7 +68,7 @@ static int add_row(struct rows *out, size_t *cap, const void *key, size_t ksz,
 static int read_map_batch(int fd, size_t ksz, size_t vsz, size_t stride, int ncpu,
 			  size_t esz, struct rows *out)
 {
-	size_t chunk = 256, cap = 0;
+	size_t chunk = 256;
 	char *keys = NULL, *vals = NULL;
 	__u64 tok_in = 0, tok_out = 0;  /* a hash map's token is a bucket index */
 	bool first = true;
@@ -100,7 +101,7 @@ static int read_map_batch(int fd, size_t ksz, size_t vsz, size_t stride, int ncp
 			break;
 		}
 		for (__u32 i = 0; i < count && !err; i++)
-			err = add_row(out, &cap, keys + i * ksz, ksz, vals + (size_t)i * esz,
+			err = add_row(out, keys + i * ksz, ksz, vals + (size_t)i * esz,
 				      vsz, stride, ncpu);
 		if (err || r)           /* ENOENT: that was the last batch */
 			break;
@@ -128,14 +129,14 @@ static int read_map(struct bpf_map *map, struct rows *out, bool batch)
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
 	bool percpu = type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY;
 	int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
-	size_t stride = (vsz + 7) & ~7UL, cap = 0;
+	size_t stride = (vsz + 7) & ~7UL;
 	char *key = NULL, *next = NULL, *vals = NULL;
 	int err = 0, rc;
 
 	if (ncpu < 1)
 		return -EINVAL;
 	out->data = NULL;
-	out->n = 0;
+	out->n = out->cap = 0;
 	if (batch && (type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
 		      type == BPF_MAP_TYPE_LRU_HASH)) {
 		err = read_map_batch(fd, ksz, vsz, stride, ncpu,
@@ -145,7 +146,7 @@ static int read_map(struct bpf_map *map, struct rows *out, bool batch)
 		err = 0;
 		free(out->data);
 		out->data = NULL;
-		out->n = 0;
+		out->n = out->cap = 0;
 	}
 	key = calloc(1, ksz);
 	next = calloc(1, ksz);
@@ -164,7 +165,7 @@ static int read_map(struct bpf_map *map, struct rows *out, bool batch)
 			err = rc;
 			goto out;
 		}
-		err = add_row(out, &cap, key, ksz, vals, vsz, stride, ncpu);
+		err = add_row(out, key, ksz, vals, vsz, stride, ncpu);
 		if (err)
 			goto out;
 	}
@@ -176,7 +177,7 @@ out:
 	if (err) {
 		free(out->data);
 		out->data = NULL;
-		out->n = 0;
+		out->n = out->cap = 0;
 	} else if (!out->data) {
 		out->data = malloc(1);  /* callers free it, and NULL means failure */
 		if (!out->data)
@@ -195,6 +196,37 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, g_ksz);
 }
 
+/*
+ * Sort rows by key and fold rows with equal keys into one (a label counted
+ * both in a dense row and in the hash map it overflowed to): values are
+ * u64 words, summed.
+ */
+static void sort_fold(struct rows *r, size_t ksz, size_t vsz)
+{
+	size_t rsz = ksz + vsz, n = 0;
+	char *d = r->data;
+
+	g_ksz = ksz;
+	if (r->n)
+		qsort(d, r->n, rsz, cmp_key);
+	for (size_t i = 0; i < r->n; i++) {
+		char *row = d + i * rsz;
+
+		if (n && !memcmp(d + (n - 1) * rsz, row, ksz)) {
+			__u64 *dst = (__u64 *)(d + (n - 1) * rsz + ksz);
+			const __u64 *src = (const __u64 *)(row + ksz);
+
+			for (size_t w = 0; w < vsz / 8; w++)
+				dst[w] += src[w];
+			continue;
+		}
+		if (n != i)
+			memcpy(d + n * rsz, row, rsz);
+		n++;
+	}
+	r->n = n;
+}
+
 static int read_sorted(struct bpf_map *map, void **arr, size_t *n, bool batch)
 {
 	struct rows r = {};
@@ -202,10 +234,142 @@ static int read_sorted(struct bpf_map *map, void **arr, size_t *n, bool batch)
 
 	if (err)
 		return err;
-	g_ksz = bpf_map__key_size(map);
-	qsort(r.data, r.n, g_ksz + bpf_map__value_size(map), cmp_key);
+	sort_fold(&r, bpf_map__key_size(map), bpf_map__value_size(map));
 	*arr = r.data;
 	*n = r.n;
+	return 0;
+}
+
+/* Append one row of rsz bytes. */
+static int rows_push(struct rows *r, size_t rsz, const void *row)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		char *d = realloc(r->data, cap * rsz);
+
+		if (!d)
+			return -ENOMEM;
+		r->data = d;
+		r->cap = cap;
+	}
+	memcpy((char *)r->data + r->n++ * rsz, row, rsz);
+	return 0;
+}
+
+/* The rows of one (VM, vCPU) dense counter row, as abort and latency rows. */
+static int vcpu_dense_rows(const struct kvmcmo_vcpu_id *id, const struct kvmcmo_vcpu_counts *c,
+			   struct rows *ab, struct rows *lat)
+{
+	int err = 0;
+
+	for (__u32 l = 0; l < KVMCMO_LABELS && !err; l++) {
+		struct kvmcmo_abort_row r = { .key.vm = id->vm, .key.vcpu = id->vcpu };
+
+		if (!c->aborts[l])
+			continue;
+		kvmcmo_label_split(l, &r.key.kind, &r.key.fault, &r.key.memslot, &r.key.outcome);
+		r.count = c->aborts[l];
+		err = rows_push(ab, sizeof(r), &r);
+	}
+	for (__u32 o = 0; o < KVMCMO_OUTCOME__COUNT && !err; o++) {
+		struct kvmcmo_lat_row r = { .key.vm = id->vm, .key.outcome = o };
+
+		if (!c->lat[o].count)
+			continue;
+		r.hist = c->lat[o];
+		err = rows_push(lat, sizeof(r), &r);
+	}
+	return err;
+}
+
+/* The rows of one memslot region's dense counter row. */
+static int region_dense_rows(const struct kvmcmo_region_id *id,
+			     const struct kvmcmo_region_counts *c, struct rows *reg)
+{
+	int err = 0;
+
+	for (__u32 l = 0; l < KVMCMO_REGION_LABELS && !err; l++) {
+		struct kvmcmo_region_row r = {
+			.key.vm = id->vm, .key.base = id->base, .key.size = id->size,
+			.key.slot = id->slot,
+		};
+
+		if (!c->aborts[l])
+			continue;
+		kvmcmo_region_label_split(l, &r.key.kind, &r.key.memslot, &r.key.outcome);
+		r.count = c->aborts[l];
+		err = rows_push(reg, sizeof(r), &r);
+	}
+	return err;
+}
+
+/*
+ * The dense counters: for every (id -> row) of ids, the row of counts.
+ * A row freed between the two reads (kvmcmo_forget_vm) reads as zeros.
+ */
+static int read_dense(struct bpf_map *ids, struct bpf_map *counts,
+		      struct rows *a, struct rows *b, bool batch)
+{
+	struct rows idr = {};
+	size_t ksz = bpf_map__key_size(ids), vsz = bpf_map__value_size(counts);
+	int fd = bpf_map__fd(counts), err = read_map(ids, &idr, batch);
+	void *val = malloc(vsz);
+
+	if (!err && !val)
+		err = -ENOMEM;
+	for (size_t i = 0; i < idr.n && !err; i++) {
+		const char *rec = (const char *)idr.data + i * (ksz + sizeof(__u32));
+		union {
+			struct kvmcmo_vcpu_id v;
+			struct kvmcmo_region_id r;
+		} key = {};
+		__u32 row;
+
+		/* rows of ksz + 4 bytes: copied out, not cast (alignment) */
+		memcpy(&key, rec, ksz < sizeof(key) ? ksz : sizeof(key));
+		memcpy(&row, rec + ksz, sizeof(row));
+		if (bpf_map_lookup_elem(fd, &row, val))
+			continue;
+		if (b)
+			err = vcpu_dense_rows(&key.v, val, a, b);
+		else
+			err = region_dense_rows(&key.r, val, a);
+	}
+	free(val);
+	free(idr.data);
+	return err;
+}
+
+/* aborts, latency and regions: the hash maps' rows and the dense rows */
+static int read_counts(struct kvmcmo_bpf *skel, struct kvmcmo_snapshot *s, bool batch)
+{
+	struct rows ab = {}, lat = {}, reg = {};
+	int err = read_map(skel->maps.aborts, &ab, batch);
+
+	if (!err)
+		err = read_map(skel->maps.latency, &lat, batch);
+	if (!err)
+		err = read_map(skel->maps.regions, &reg, batch);
+	if (!err)
+		err = read_dense(skel->maps.vcpu_rows, skel->maps.vcpu_counts, &ab, &lat, batch);
+	if (!err)
+		err = read_dense(skel->maps.region_rows, skel->maps.region_counts, &reg, NULL,
+				 batch);
+	if (err) {
+		free(ab.data);
+		free(lat.data);
+		free(reg.data);
+		return err;
+	}
+	sort_fold(&ab, sizeof(struct kvmcmo_abort_key), sizeof(__u64));
+	sort_fold(&lat, sizeof(struct kvmcmo_lat_key), sizeof(struct kvmcmo_hist));
+	sort_fold(&reg, sizeof(struct kvmcmo_region_key), sizeof(__u64));
+	s->aborts = ab.data;
+	s->naborts = ab.n;
+	s->lat = lat.data;
+	s->nlat = lat.n;
+	s->regions = reg.data;
+	s->nregions = reg.n;
 	return 0;
 }
 
@@ -279,15 +443,11 @@ int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->taken_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	err = read_sorted(skel->maps.aborts, (void **)&s->aborts, &s->naborts, batch);
-	if (!err)
-		err = read_sorted(skel->maps.latency, (void **)&s->lat, &s->nlat, batch);
+	err = read_counts(skel, s, batch);
 	if (!err)
 		err = read_sorted(skel->maps.dabts, (void **)&s->dabts, &s->ndabts, batch);
 	if (!err)
 		err = read_sorted(skel->maps.dfaults, (void **)&s->dfaults, &s->ndfaults, batch);
-	if (!err)
-		err = read_sorted(skel->maps.regions, (void **)&s->regions, &s->nregions, batch);
 	/* VMs last: every id in the rows above is then in the VM list */
 	if (!err)
 		err = read_vms(skel, s, batch);
