@@ -608,6 +608,7 @@ static __always_inline void check_double_fault(struct thread_state *t, __u64 vm,
 {
 	struct kvmcmo_dfault_key k = {};
 	struct kvmcmo_hist *h;
+	__u32 slot;
 
 	if (!kvmcmo_dfault_kind(kind))
 		return;
@@ -634,7 +635,9 @@ static __always_inline void check_double_fault(struct thread_state *t, __u64 vm,
 		return;
 	/* a plain hash shared by all CPUs: adds whose result is unused
 	 * compile to BPF_XADD, which 5.10 accepts */
-	__sync_fetch_and_add(&h->slots[kvmcmo_hist_slot(now - t->dt_ns) & (KVMCMO_HIST_SLOTS - 1)], 1);
+	slot = kvmcmo_hist_slot(now - t->dt_ns);
+	if (slot < KVMCMO_HIST_SLOTS)   /* 40 slots: a mask of 39 would misfile */
+		__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->sum_ns, now - t->dt_ns);
 	__sync_fetch_and_add(&h->count, 1);
 }
