@@ -6,7 +6,8 @@
 #                         read from its apt sources at run time (deb822
 #                         debian.sources first, then sources.list); the
 #                         repo never names a mirror.  Non-zero if none.
-#   apt_private NAME      a private apt state for arm64 in
+#   apt_private NAME [ARCH]
+#                         a private apt state for ARCH (default arm64) in
 #                         ${KVMCMO_CACHE:-~/.cache/kvmcmo}/apt/NAME-SUITE for
 #                         the host's own suite (+ -updates, -security),
 #                         verified with the host keyring.  Sets APT_STATE
@@ -49,7 +50,7 @@ apt_mirror_uris() {
 }
 
 apt_private() {
-    local name=$1 main sec suite kr=/usr/share/keyrings/debian-archive-keyring.gpg
+    local name=$1 arch=${2:-arm64} main sec suite kr=/usr/share/keyrings/debian-archive-keyring.gpg
     read -r main sec < <(apt_mirror_uris) || return 1
     [ -n "$main" ] || return 1
     suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
@@ -59,16 +60,16 @@ apt_private() {
     [ -e "$APT_STATE/status" ] || : > "$APT_STATE/status"
     : > "$APT_STATE/preferences"
     {
-        echo "deb [arch=arm64 signed-by=$kr] $main $suite main"
-        echo "deb [arch=arm64 signed-by=$kr] $main $suite-updates main"
-        echo "deb [arch=arm64 signed-by=$kr] $sec $suite-security main"
+        echo "deb [arch=$arch signed-by=$kr] $main $suite main"
+        echo "deb [arch=$arch signed-by=$kr] $main $suite-updates main"
+        echo "deb [arch=$arch signed-by=$kr] $sec $suite-security main"
     } > "$APT_STATE/sources.list"
     APT_O=(-o "Dir::Etc::sourcelist=$APT_STATE/sources.list" -o Dir::Etc::sourceparts=-
            -o "Dir::State::Lists=$APT_STATE/lists" -o "Dir::Cache=$APT_STATE/cache"
            -o "Dir::State::status=$APT_STATE/status"
            -o "Dir::Etc::preferences=$APT_STATE/preferences"
            -o "Dir::Etc::preferencesparts=$APT_STATE/preferences.d"
-           -o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o APT::Sandbox::User=root
+           -o APT::Architecture=$arch -o APT::Architectures::=$arch -o APT::Sandbox::User=root
            -o Acquire::Languages=none -o Debug::NoLocking=1 -o Acquire::Retries=3)
 }
 

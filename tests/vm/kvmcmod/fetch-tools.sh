@@ -9,10 +9,10 @@
 #
 #   tests/vm/kvmcmod/fetch-tools.sh [--refresh]
 #
-# Apt runs on PRIVATE states: the arm64 one that scripts/fetch-arm64-deps.sh
-# keeps (run it first), and an amd64 twin made from its sources list, so
+# Apt runs on PRIVATE states (scripts/apt-private.sh): the arm64 one that
+# scripts/fetch-arm64-deps.sh keeps (run it first), and an amd64 one, so
 # the mirror is whatever the host's apt configuration names (read at run
-# time there) and the host's apt and dpkg are never touched.  Output in
+# time) and the host's apt and dpkg are never touched.  Output in
 # ${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}/kvmcmod-tools/; a complete cache is
 # reused without network I/O.
 set -euo pipefail
@@ -33,39 +33,28 @@ complete() {
         [ -x "$DEST/promtool" ] && [ -s "$DEST/packages" ]
 }
 
-# apt options for a private state directory and architecture
-apt_opts() {
-    local s=$1 arch=$2
-    echo "-o Dir::Etc::sourcelist=$s/sources.list -o Dir::Etc::sourceparts=-" \
-         "-o Dir::State::Lists=$s/lists -o Dir::Cache=$s/cache -o Dir::State::status=$s/status" \
-         "-o Dir::Etc::preferences=$s/preferences -o Dir::Etc::preferencesparts=$s/preferences.d" \
-         "-o APT::Architecture=$arch -o APT::Architectures::=$arch -o APT::Sandbox::User=root" \
-         "-o Acquire::Languages=none -o Debug::NoLocking=1 -o Acquire::Retries=3"
-}
+# shellcheck source=../../../scripts/apt-private.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/apt-private.sh"
 
 fetch() {
-    local suite arm amd deb
-    suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-    arm=$CACHE/apt/deps-$suite
-    [ -s "$arm/sources.list" ] && [ -d "$arm/lists" ] ||
-        die "no arm64 apt state in $arm: run scripts/fetch-arm64-deps.sh first"
-    amd=$CACHE/apt/kvmcmod-amd64-$suite
-    mkdir -p "$amd/lists/partial" "$amd/cache/archives/partial" "$amd/preferences.d"
-    : > "$amd/status"; : > "$amd/preferences"
-    sed 's/arch=arm64/arch=amd64/' "$arm/sources.list" > "$amd/sources.list"
+    local suite deb arm_o amd_o
+    # the arm64 state scripts/fetch-arm64-deps.sh keeps (its lists as they are)
+    apt_private deps || die "no private apt state"
+    suite=$APT_SUITE
+    [ -d "$APT_STATE/lists" ] && ls "$APT_STATE"/lists/*Packages* >/dev/null 2>&1 ||
+        die "no arm64 apt lists in $APT_STATE: run scripts/fetch-arm64-deps.sh first"
+    arm_o=("${APT_O[@]}")
+    apt_private kvmcmod-amd64 amd64 || die "no private apt state"
+    amd_o=("${APT_O[@]}")
     log "apt-get update (private state, $suite amd64)"
-    # shellcheck disable=SC2046
-    apt-get $(apt_opts "$amd" amd64) -q update > "$amd/update.log" 2>&1 ||
-        { cat "$amd/update.log" >&2; die "apt-get update failed"; }
+    apt_private_update || { cat "$APT_STATE/update.log" >&2; die "apt-get update failed"; }
 
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmcmod-tools.XXXXXX")
     mkdir -p "$tmp/arm" "$tmp/amd" "$tmp/x-arm" "$tmp/x-amd"
     log "apt-get download ${ARM_PKGS[*]/%/:arm64} prometheus:amd64"
-    # shellcheck disable=SC2046
-    (cd "$tmp/arm" && apt-get $(apt_opts "$arm" arm64) -q download "${ARM_PKGS[@]/%/:arm64}" >/dev/null) ||
+    (cd "$tmp/arm" && apt-get "${arm_o[@]}" -q download "${ARM_PKGS[@]/%/:arm64}" >/dev/null) ||
         die "apt-get download (arm64) failed"
-    # shellcheck disable=SC2046
-    (cd "$tmp/amd" && apt-get $(apt_opts "$amd" amd64) -q download prometheus:amd64 >/dev/null) ||
+    (cd "$tmp/amd" && apt-get "${amd_o[@]}" -q download prometheus:amd64 >/dev/null) ||
         die "apt-get download (amd64) failed"
     : > "$tmp/packages"
     for deb in "$tmp"/arm/*.deb; do
