@@ -108,6 +108,7 @@ struct kvm_cpu_context {
 
 struct kvm_vcpu_arch {
 	struct kvm_cpu_context ctxt;
+	struct kvm_s2_mmu *hw_mmu;
 	struct kvm_vcpu_fault_info fault;
 	__u8 iflags;            /* 6.0+: INCREMENT_PC and pending exceptions */
 };
@@ -123,12 +124,42 @@ struct mm_struct {
 	unsigned long arg_end;
 };
 
+struct hlist_node {
+	struct hlist_node *next;
+	struct hlist_node **pprev;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
+/* KVM links its vcpu's notifier into the vCPU thread while the vcpu is
+ * loaded (vcpu_load()): how a tracepoint finds the running vcpu */
+struct preempt_notifier {
+	struct hlist_node link;
+};
+
 struct task_struct {
 	struct mm_struct *mm;
+	struct hlist_head preempt_notifiers;
+};
+
+/* the stage-2 page table (5.10+); start_level is u32 in 5.10, s8 since
+ * 6.7 (read with BPF_CORE_READ_BITFIELD_PROBED, which sizes it) */
+struct kvm_pgtable {
+	u32 ia_bits;
+	u32 start_level;
+	u64 *pgd;
+};
+
+struct kvm_s2_mmu {
+	u64 pgd_phys;
+	struct kvm_pgtable *pgt;
 };
 
 struct kvm_vcpu {
 	struct kvm *kvm;
+	struct preempt_notifier preempt_notifier;
 	int vcpu_id;
 	struct kvm_run *run;
 	struct kvm_vcpu_arch arch;

@@ -83,6 +83,95 @@ static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_p
 	return kvm_read_pc(vcpu, direct) == entry_pc + ((esr & KVMCMO_ESR_IL) ? 4 : 2);
 }
 
+/*
+ * The vcpu this thread runs, from inside KVM_RUN: vcpu_load() links
+ * vcpu->preempt_notifier into current->preempt_notifiers (KVM is the only
+ * user on arm64) until vcpu_put() at the end of the ioctl.  A tracepoint
+ * has no vcpu argument; this costs one probe read (5.10 has no BTF for the
+ * per-CPU kvm_running_vcpu, and no bpf_get_current_task_btf()).  NULL when
+ * no notifier is linked.
+ */
+static __always_inline struct kvm_vcpu *kvm_current_vcpu(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct hlist_node *n = BPF_CORE_READ(task, preempt_notifiers.first);
+
+	if (!n)
+		return NULL;
+	return (void *)n - (bpf_core_field_offset(struct kvm_vcpu, preempt_notifier) +
+			    bpf_core_field_offset(struct preempt_notifier, link));
+}
+
+/*
+ * Where the vcpu's stage-2 table lives: root VA, the linear-map offset
+ * (root VA - root PA: KVM allocates every table from the linear map, and
+ * VHE's phys_to_virt is __va), IPA size and start level.  Fixed for a VM's
+ * life (kvm_init_stage2_mmu() at creation), so read once per KVM_RUN.
+ */
+struct kvmcmo_s2 {
+	__u64 pgd;
+	__u64 va_off;
+	__u32 ia_bits;
+	__s32 start_level;
+};
+
+static __always_inline int kvm_read_s2(struct kvm_vcpu *vcpu, struct kvmcmo_s2 *s2)
+{
+	struct kvm_s2_mmu *mmu = BPF_CORE_READ(vcpu, arch.hw_mmu);
+	struct kvm_pgtable *pgt = BPF_CORE_READ(mmu, pgt);
+
+	if (!pgt)
+		return 0;
+	s2->pgd = (__u64)BPF_CORE_READ(pgt, pgd);
+	s2->va_off = s2->pgd - BPF_CORE_READ(mmu, pgd_phys);
+	s2->ia_bits = BPF_CORE_READ(pgt, ia_bits);
+	/* u32 in 5.10, s8 since LPA2 (6.7): the probed bitfield read sizes
+	 * and sign-extends it */
+	s2->start_level = BPF_CORE_READ_BITFIELD_PROBED(pgt, start_level);
+	return s2->pgd && s2->ia_bits >= 32 && s2->ia_bits <= 52 &&
+	       s2->start_level >= 0 && s2->start_level <= 3;
+}
+
+/*
+ * The stage-2 leaf for ipa after the handler ran: 1 mapped writable, 0
+ * mapped read-only, -1 not mapped.  A walk of the 4 KiB-granule table the
+ * way the hardware does it (Debian's arm64 kernels all use 4 KiB pages):
+ * the start level's tables are concatenated, so its index spans ia_bits;
+ * a table descriptor (bit 1 below level 3) holds the next table's PA in
+ * bits 49:12 (LPA2 puts PA bits 51:50 in 9:8; PAs that high are not
+ * handled); a leaf's S2AP bit 7 is write permission, bit 0 valid.  One
+ * probe read per level: 3 for a 40-bit IPA space.  This replaces a probe
+ * on kvm_pgtable_stage2_map() (a kprobe costs ~750 guest instructions).
+ */
+#define KVMCMO_PTE_VALID        (1ULL << 0)
+#define KVMCMO_PTE_TABLE        (1ULL << 1)
+#define KVMCMO_PTE_S2AP_W       (1ULL << 7)
+#define KVMCMO_PTE_ADDR_MASK    0x0003fffffffff000ULL
+
+static __always_inline int kvm_s2_leaf(const struct kvmcmo_s2 *s2, __u64 ipa)
+{
+	__u64 table = s2->pgd, pte = 0, idx;
+	__u32 level = s2->start_level & 3;
+
+	for (int i = 0; i < 4; i++) {
+		__u32 shift = 12 + 9 * (3 - level);
+
+		if (i == 0)
+			idx = (ipa & ((1ULL << (s2->ia_bits & 63)) - 1)) >> shift;
+		else
+			idx = (ipa >> shift) & 511;
+		if (bpf_probe_read_kernel(&pte, sizeof(pte), (void *)(table + idx * 8)))
+			return -1;
+		if (!(pte & KVMCMO_PTE_VALID))
+			return -1;
+		if (level == 3 || !(pte & KVMCMO_PTE_TABLE))
+			return !!(pte & KVMCMO_PTE_S2AP_W);
+		table = (pte & KVMCMO_PTE_ADDR_MASK) + s2->va_off;
+		level++;
+	}
+	return -1;
+}
+
 struct kvmcmo_slot {
 	__u64 base_gfn;
 	__u64 npages;

@@ -120,6 +120,7 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 
 /* struct kvm_run.exit_reason values the outcome needs (uapi, stable) */
 #define KVMCMO_EXIT_MMIO        6
+#define KVMCMO_EXIT_INTR        10      /* a signal: KVM_RUN returned -EINTR */
 #define KVMCMO_EXIT_ARM_NISV    28
 
 /* ---- what the BPF side observed during one kvm_handle_guest_abort call */
@@ -127,13 +128,18 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 enum kvmcmo_event {
 	KVMCMO_EV_IO_MEM_ABORT  = 1U << 0,  /* io_mem_abort() entered */
 	KVMCMO_EV_INJECT_DABT   = 1U << 1,  /* kvm_inject_dabt()/kvm_inject_sea(iabt=0) */
-	KVMCMO_EV_MAP_W         = 1U << 2,  /* kvm_pgtable_stage2_map() with PROT_W */
-	KVMCMO_EV_MAP_R         = 1U << 3,  /* kvm_pgtable_stage2_map() without PROT_W */
+	KVMCMO_EV_MAP_W         = 1U << 2,  /* resumed, stage-2 leaf now valid and writable */
+	KVMCMO_EV_MAP_R         = 1U << 3,  /* resumed, stage-2 leaf now valid, read-only */
 	KVMCMO_EV_RELAX         = 1U << 4,  /* kvm_pgtable_stage2_relax_perms() */
-	KVMCMO_EV_MKYOUNG       = 1U << 5,  /* kvm_pgtable_stage2_mkyoung() */
+	KVMCMO_EV_MKYOUNG       = 1U << 5,  /* handle_access_fault() (kvm_access_fault) */
 	KVMCMO_EV_SKIP          = 1U << 6,  /* guest PC advanced by KVM, no other action */
 	KVMCMO_EV_MEMSLOT       = 1U << 7,  /* a memslot covers the faulting IPA */
 };
+
+/* events that say what the handler did; without one, a resumed abort on
+ * RAM mapped (the stage-2 leaf tells how) and outside RAM may have skipped */
+#define KVMCMO_EV_HANDLED (KVMCMO_EV_IO_MEM_ABORT | KVMCMO_EV_INJECT_DABT | \
+			   KVMCMO_EV_RELAX | KVMCMO_EV_MKYOUNG)
 
 struct kvmcmo_obs {
 	__s64 ret;              /* kvm_handle_guest_abort() return value */
@@ -279,7 +285,7 @@ struct kvmcmo_vm_info {
 /* per-CPU array of self-observation counters */
 #define KVMCMO_STATS(X)                                 \
 	X(MAP_FULL, "map_full")         /* an update failed: map full */ \
-	X(NO_ENTRY, "no_entry")         /* handler exit without entry record */ \
+	X(NO_ENTRY, "no_entry")         /* an abort with no vcpu found, or a callee event with no abort open */ \
 	X(ENTRY_BUSY, "entry_busy")     /* nested entry on one thread */ \
 	X(VM_OVERFLOW, "vm_overflow")   /* more than KVMCMO_MAX_VMS VMs */
 #define KVMCMO_STAT_ENUM(n, l) KVMCMO_STAT_##n,

@@ -40,31 +40,37 @@ struct probe_def {
  * `kvmcmo check` shows where each fact comes from instead.
  */
 static const struct probe_def probe_defs[] = {
-	{ "abort entry", true,
-	  { { "kvm_handle_guest_abort", "abort_entry_fentry", "abort_entry_kprobe" } } },
-	{ "abort exit, memslot, skip", true,
-	  { { "kvm_handle_guest_abort", "abort_exit_fexit", "abort_exit_kretprobe" } } },
+	{ "abort open (PC, ESR, IPA)", true,
+	  { { "kvm_guest_fault", "abort_open_tp", "abort_open_tp" } }, NULL, true },
+	{ "abort close: guest re-entry", true,
+	  { { "kvm_entry", "guest_entry_tp", "guest_entry_tp" } }, NULL, true },
+	{ "abort close: return to VMM", true,
+	  { { "kvm_userspace_exit", "vmm_exit_tp", "vmm_exit_tp" } }, NULL, true },
 	{ "mmio / nisv", true,
 	  { { "io_mem_abort", "io_mem_abort_fentry", "io_mem_abort_kprobe" } } },
 	{ "abort injection", false,
 	  { { "kvm_inject_dabt", "inject_dabt_fentry", "inject_dabt_kprobe" },
 	    { "kvm_inject_sea", "inject_sea_fentry", "inject_sea_kprobe" } } },
-	{ "stage-2 map (map_rw/map_ro)", true,
-	  { { "kvm_pgtable_stage2_map", "stage2_map_fentry", "stage2_map_kprobe" } } },
 	{ "stage-2 relax", true,
 	  { { "kvm_pgtable_stage2_relax_perms", "stage2_relax_fentry", "stage2_relax_kprobe" } } },
 	{ "access flag", false,
-	  { { "kvm_pgtable_stage2_mkyoung", "stage2_mkyoung_fentry", "stage2_mkyoung_kprobe" } } },
+	  { { "kvm_access_fault", "access_fault_tp", "access_fault_tp" } }, NULL, true },
 	{ "vm destroy", false,
 	  { { "kvm_arch_destroy_vm", "destroy_vm_fentry", "destroy_vm_kprobe" } } },
 	{ "thread exit (frees its record)", true,
 	  { { "sched_process_exit", "thread_exit_tp", "thread_exit_tp" } }, NULL, true },
+	{ "abort handler", false, { { "kvm_handle_guest_abort" } },
+	  "its kvm_guest_fault tracepoint opens each abort (fexit costs twice a tracepoint)" },
 	{ "user_mem_abort", false, { { "user_mem_abort" } },
-	  "outcome from the stage-2 calls it makes" },
+	  "outcome read at close" },
+	{ "stage-2 map", false, { { "kvm_pgtable_stage2_map" } },
+	  "map_rw/map_ro read from the stage-2 leaf at close" },
+	{ "stage-2 access flag", false, { { "kvm_pgtable_stage2_mkyoung" } },
+	  "the kvm_access_fault tracepoint" },
 	{ "memslot lookup", false, { { "gfn_to_memslot" } },
-	  "memslot read at handler exit" },
+	  "memslot read at close" },
 	{ "pfn lookup", false, { { "__gfn_to_pfn_memslot" }, { "__kvm_faultin_pfn" } },
-	  "writability seen in the stage-2 prot" },
+	  "writability read from the stage-2 leaf" },
 };
 
 #define NDEFS (sizeof(probe_defs) / sizeof(probe_defs[0]))
@@ -149,9 +155,14 @@ static void plan_row(struct kvmcmo_plan_row *r, const struct probe_def *d,
 	r->required = d->required;
 	r->function = d->cand[0].func;
 	if (d->tracepoint) {
-		/* a stable tracepoint: nothing to choose, nothing to look up */
-		r->mode = KVMCMO_MODE_TRACEPOINT;
-		snprintf(r->note, sizeof(r->note), "raw tracepoint");
+		/* nothing to choose: there if the kernel defines it */
+		char sym[96];
+
+		snprintf(sym, sizeof(sym), "__traceiter_%s", d->cand[0].func);
+		r->in_kallsyms = kvmcmo_ksym_exists(sym);
+		r->mode = r->in_kallsyms ? KVMCMO_MODE_TRACEPOINT : KVMCMO_MODE_ABSENT;
+		snprintf(r->note, sizeof(r->note), "%s", r->in_kallsyms ? "tracepoint" :
+			 "no such tracepoint (no __traceiter_ symbol)");
 		return;
 	}
 	for (int i = 0; i < 2 && d->cand[i].func; i++) {
