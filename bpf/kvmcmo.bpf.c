@@ -57,8 +57,11 @@ struct thread_state {
 	/* this thread's vcpu and its stage-2 table, found once per KVM_RUN
 	 * (a thread changes vcpu only between KVM_RUN calls) */
 	struct kvmcmo_s2 s2;
+	struct kvmcmo_s2_hint s2_hint;
 	__u32 vcpu_ok;
 	__u32 s2_ok;
+	__u32 in_run;           /* between a guest entry and KVM_RUN's return */
+	__u32 pad2;
 	/*
 	 * Caches for the common path (a vCPU thread faulting on one big RAM
 	 * slot): the VM id and vcpu_id of this thread's vcpu, valid while no
@@ -68,8 +71,8 @@ struct thread_state {
 	__u64 c_vcpu;
 	__u64 c_vm;
 	__u64 c_destroy_gen;
-	__u64 c_slots;
-	__u64 c_slots_gen;
+	__u64 c_slots;          /* the VM (struct kvm) of the cached memslot */
+	__u64 c_slots_gen;      /* memslot_ended when cached */
 	struct kvmcmo_slot c_slot;
 	__u32 c_vcpu_id;
 	__u32 c_slot_valid;
@@ -540,6 +543,16 @@ static __always_inline int on_thread_exit(void)
 
 /* ---- kvm:kvm_guest_fault: an abort opens ------------------------------ */
 
+static __always_inline int thread_set_vcpu(struct thread_state *t, struct kvm_vcpu *vcpu)
+{
+	t->vcpu = (__u64)vcpu;
+	t->kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	t->s2_ok = kvm_read_s2(vcpu, &t->s2);
+	t->s2_hint.block = 0;
+	t->vcpu_ok = t->kvm != 0;
+	return t->vcpu_ok;
+}
+
 /* This thread's vcpu, VM and stage-2 table, read once per KVM_RUN. */
 static __always_inline int thread_vcpu(struct thread_state *t)
 {
@@ -548,13 +561,7 @@ static __always_inline int thread_vcpu(struct thread_state *t)
 	if (t->vcpu_ok)
 		return 1;
 	vcpu = kvm_current_vcpu();
-	if (!vcpu)
-		return 0;
-	t->vcpu = (__u64)vcpu;
-	t->kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
-	t->s2_ok = kvm_read_s2(vcpu, &t->s2);
-	t->vcpu_ok = t->kvm != 0;
-	return t->vcpu_ok;
+	return vcpu ? thread_set_vcpu(t, vcpu) : 0;
 }
 
 static __always_inline int on_abort_open(__u64 pc, __u64 esr, __u64 ipa)
@@ -617,10 +624,26 @@ static __always_inline int on_inject_dabt(struct kvm_vcpu *vcpu)
 
 	if (!traced())
 		return 0;
-	t = active_thread();
+	t = thread_find((__u32)bpf_get_current_pid_tgid());
 	k.vm = vm_id((__u64)BPF_CORE_READ(vcpu, kvm));
 	k.source = KVMCMO_DABT_USERSPACE;
-	if (t) {
+	if (t && !t->active && t->in_run) {
+		/*
+		 * Inside KVM_RUN (the VMM's KVM_SET_VCPU_EVENTS cannot run then)
+		 * with no abort open: kvm_handle_guest_abort() injects before
+		 * its tracepoint, for an IPA beyond the VM's IPA size (and on
+		 * 7.2 a synchronous external abort).  The abort opens here.
+		 */
+		if (!t->vcpu_ok || t->vcpu != (__u64)vcpu)
+			thread_set_vcpu(t, vcpu);
+		t->pc = kvm_read_pc(vcpu, false);
+		t->esr = kvm_read_esr(vcpu, false);
+		t->ipa = kvm_read_ipa(vcpu, false);
+		t->events = 0;
+		t->active = 1;
+		t->start_ns = bpf_ktime_get_ns();
+	}
+	if (t && t->active) {
 		t->events |= KVMCMO_EV_INJECT_DABT;
 		k.source = KVMCMO_DABT_ABORT;
 	}
@@ -687,24 +710,61 @@ static __always_inline void thread_vm(struct thread_state *t, struct kvm_vcpu *v
 	t->c_rrow_vm = 0;       /* the region row names the VM too */
 }
 
-/* The memslot holding gfn: the cached one while the layout is unchanged. */
-static __always_inline int thread_memslot(struct thread_state *t, struct kvm *kvm, __u64 gfn,
-					  struct kvmcmo_slot *slot, const bool direct)
-{
-	__u64 gen;
-	struct kvm_memslots *slots = kvm_read_memslots(kvm, &gen, direct);
+/*
+ * Memslot updates, counted on kvm_set_memory_region()'s entry and exit (the
+ * one way userspace changes memslots, flags such as dirty logging
+ * included): while the two differ an update is in flight and no cached
+ * memslot is trusted; a cached one is valid while `ended` keeps the value it
+ * was cached under.  This saves the two probe reads (the memslots pointer
+ * and its generation) that validating against KVM's own state costs on
+ * every abort.  writers pairs an exit with its entry (an update already in
+ * flight when kvmcmo attached has no entry, and must not count).
+ */
+__u64 memslot_begun;
+__u64 memslot_ended;
 
-	if (t->c_slot_valid && t->c_slots == (__u64)slots && t->c_slots_gen == gen &&
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} memslot_writers SEC(".maps");
+
+static __always_inline int on_memslot_update(bool begin)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	static const __u8 one = 1;
+
+	if (begin) {
+		if (!bpf_map_update_elem(&memslot_writers, &tid, &one, BPF_NOEXIST))
+			__sync_fetch_and_add(&memslot_begun, 1);  /* result unused: XADD, fine on 5.10 */
+	} else if (!bpf_map_delete_elem(&memslot_writers, &tid)) {
+		__sync_fetch_and_add(&memslot_ended, 1);
+	}
+	return 0;
+}
+
+/* The memslot holding gfn: the cached one while no update happened. */
+static __always_inline int thread_memslot(struct thread_state *t, struct kvm *kvm, __u64 gfn,
+					  struct kvmcmo_slot *slot)
+{
+	__u64 ended = *(volatile __u64 *)&memslot_ended;
+	bool quiet = *(volatile __u64 *)&memslot_begun == ended;
+	__u64 gen;
+	struct kvm_memslots *slots;
+
+	if (quiet && t->c_slot_valid && t->c_slots == (__u64)kvm && t->c_slots_gen == ended &&
 	    gfn >= t->c_slot.base_gfn && gfn < t->c_slot.base_gfn + t->c_slot.npages) {
 		*slot = t->c_slot;
 		return 1;
 	}
+	slots = kvm_read_memslots(kvm, &gen, false);
 	if (!kvm_find_memslot(slots, gfn, slot))
 		return 0;
 	t->c_slot = *slot;
-	t->c_slots = (__u64)slots;
-	t->c_slots_gen = gen;
-	t->c_slot_valid = 1;
+	t->c_slots = (__u64)kvm;
+	t->c_slots_gen = ended;
+	t->c_slot_valid = quiet;
 	t->c_rrow_vm = 0;
 	return 1;
 }
@@ -729,7 +789,7 @@ static __always_inline int on_abort_close(struct thread_state *t, long ret, __u3
 	int found, leaf;
 
 	t->active = 0;
-	found = thread_memslot(t, kvm, ipa >> KVMCMO_PAGE_SHIFT, &slot, false);
+	found = thread_memslot(t, kvm, ipa >> KVMCMO_PAGE_SHIFT, &slot);
 
 	obs.ret = ret;
 	obs.exit_reason = exit_reason;
@@ -741,7 +801,7 @@ static __always_inline int on_abort_close(struct thread_state *t, long ret, __u3
 	 */
 	if (ret > 0 && !(t->events & KVMCMO_EV_HANDLED)) {
 		if (found) {
-			leaf = t->s2_ok ? kvm_s2_leaf(&t->s2, ipa) : -1;
+			leaf = t->s2_ok ? kvm_s2_leaf(&t->s2, &t->s2_hint, ipa) : -1;
 			if (leaf >= 0)
 				obs.events |= leaf ? KVMCMO_EV_MAP_W : KVMCMO_EV_MAP_R;
 		} else if (kvm_read_skipped(vcpu, t->pc, esr, false)) {
@@ -789,15 +849,24 @@ regions_done:
 	return 0;
 }
 
-/* kvm:kvm_entry: every guest entry; closes an open abort as resumed */
+/* kvm:kvm_entry: every guest entry; closes an open abort as resumed.  A
+ * vCPU thread gets its record at its first entry (an inlined slot lookup
+ * from then on). */
 static __always_inline int on_guest_entry(void)
 {
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_state *t;
 
 	if (!traced())
 		return 0;
-	t = thread_find((__u32)bpf_get_current_pid_tgid());
-	if (t && t->active)
+	t = thread_find(tid);
+	if (!t) {
+		t = thread_create(tid);
+		if (!t)
+			return 0;
+	}
+	t->in_run = 1;
+	if (t->active)
 		on_abort_close(t, 1, 0);
 	return 0;
 }
@@ -820,6 +889,7 @@ static __always_inline int on_vmm_exit(__u32 reason, int err)
 	if (t->active)
 		on_abort_close(t, reason == KVMCMO_EXIT_INTR ? 1 : err, reason);
 	t->vcpu_ok = 0;
+	t->in_run = 0;
 	return 0;
 }
 
@@ -878,6 +948,18 @@ int BPF_PROG(stage2_relax_fentry)
 	return on_event(KVMCMO_EV_RELAX);
 }
 
+SEC("fentry/kvm_set_memory_region")
+int BPF_PROG(memslot_begin_fentry)
+{
+	return on_memslot_update(true);
+}
+
+SEC("fexit/kvm_set_memory_region")
+int BPF_PROG(memslot_end_fexit)
+{
+	return on_memslot_update(false);
+}
+
 SEC("fentry/kvm_arch_destroy_vm")
 int BPF_PROG(destroy_vm_fentry, struct kvm *kvm)
 {
@@ -916,6 +998,18 @@ SEC("kprobe/kvm_pgtable_stage2_relax_perms")
 int BPF_KPROBE(stage2_relax_kprobe)
 {
 	return on_event(KVMCMO_EV_RELAX);
+}
+
+SEC("kprobe/kvm_set_memory_region")
+int BPF_KPROBE(memslot_begin_kprobe)
+{
+	return on_memslot_update(true);
+}
+
+SEC("kretprobe/kvm_set_memory_region")
+int BPF_KRETPROBE(memslot_end_kretprobe)
+{
+	return on_memslot_update(false);
 }
 
 SEC("kprobe/kvm_arch_destroy_vm")

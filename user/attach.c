@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -55,6 +56,10 @@ static const struct probe_def probe_defs[] = {
 	  { { "kvm_pgtable_stage2_relax_perms", "stage2_relax_fentry", "stage2_relax_kprobe" } } },
 	{ "access flag", false,
 	  { { "kvm_access_fault", "access_fault_tp", "access_fault_tp" } }, NULL, true },
+	{ "memslot update begins", true,
+	  { { "kvm_set_memory_region", "memslot_begin_fentry", "memslot_begin_kprobe" } } },
+	{ "memslot update ends", true,
+	  { { "kvm_set_memory_region", "memslot_end_fexit", "memslot_end_kretprobe" } } },
 	{ "vm destroy", false,
 	  { { "kvm_arch_destroy_vm", "destroy_vm_fentry", "destroy_vm_kprobe" } } },
 	{ "thread exit (frees its record)", true,
@@ -384,6 +389,51 @@ int kvmcmo_prog_stats(const struct kvmcmo *k, struct kvmcmo_prog_stat *out, int 
 		n++;
 	}
 	return n;
+}
+
+/* is name (as the kernel keeps it) one of the object's program names? */
+static bool ours(struct kvmcmo_bpf *skel, const char *name)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		if (!strncmp(name, bpf_program__name(prog), BPF_OBJ_NAME_LEN - 1))
+			return true;
+	return false;
+}
+
+int kvmcmo_loaded_progs(struct kvmcmo_loaded_prog *out, int max)
+{
+	struct kvmcmo_bpf *skel = kvmcmo_bpf__open();   /* names only: nothing loads */
+	__u32 id = 0;
+	int n = 0, err = 0;
+
+	if (!skel)
+		return -errno;
+	while (!bpf_prog_get_next_id(id, &id)) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0) {
+			if (errno == ENOENT)    /* unloaded since: gone is fine */
+				continue;
+			err = -errno;
+			break;
+		}
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && ours(skel, info.name)) {
+			if (n < max) {
+				out[n].id = id;
+				snprintf(out[n].name, sizeof(out[n].name), "%s", info.name);
+			}
+			n++;
+		}
+		close(fd);
+	}
+	if (!err && errno != ENOENT)
+		err = -errno;
+	kvmcmo_bpf__destroy(skel);
+	return err ? err : n;
 }
 
 bool kvmcmo_uses_kprobes(const struct kvmcmo *k)

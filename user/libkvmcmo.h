@@ -119,6 +119,19 @@ struct kvmcmo_prog_stat {
 };
 int kvmcmo_prog_stats(const struct kvmcmo *k, struct kvmcmo_prog_stat *out, int max);
 
+/*
+ * kvmcmo's BPF programs loaded in the kernel right now, by any process
+ * (matched by name; the kernel keeps 15 characters of it): what is left
+ * after a crash, or what another kvmcmo has attached.  Fills up to max
+ * entries, returns how many there are, or -errno.
+ */
+struct kvmcmo_loaded_prog {
+	__u32 id;
+	char name[16];
+};
+
+int kvmcmo_loaded_progs(struct kvmcmo_loaded_prog *out, int max);
+
 /* ---- snapshots (user/snapshot.c) ------------------------------------------ */
 
 struct kvmcmo_abort_row {

@@ -3,7 +3,10 @@
 # fentry/fexit, kprobe/kretprobe, a clock read, a probe read, a hash
 # lookup), on emulated arm64 KVM under -icount (guest instructions):
 #
-#   tests/bench/probecost.sh [--pages N] SERIES...    (e.g. 5.10 6.12)
+#   tests/bench/probecost.sh [--pages N] [--sets "SET;SET..."] SERIES...
+#
+# A set is a space-separated list of programs of probecost.bpf.c attached
+# together (default: every hook alone, and the pairs).
 #
 # Builds tests/bench/probecost/ (arm64, static) and the static kvmcmo, boots
 # each kernel with --icount --smp 1, and prints one line per program set:
@@ -12,9 +15,15 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-PAGES=10000
-[ "${1:-}" = --pages ] && { PAGES=$2; shift 2; }
-[ $# -gt 0 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+PAGES=10000 SETS=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        --pages) PAGES=${2:?}; shift 2 ;;
+        --sets) SETS=${2:?}; shift 2 ;;
+        *) break ;;
+    esac
+done
+[ $# -gt 0 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
 cd "$REPO"
 make -s ARCH=arm64 STATIC=1 >/dev/null || exit 1
 O=.output/probecost S=${KVMCMO_CACHE:-$HOME/.cache/kvmcmo}/sysroot-arm64
@@ -27,6 +36,9 @@ aarch64-linux-gnu-gcc -O2 -static -I$O -I$S/usr/include tests/bench/probecost/pr
 work=$(mktemp -d /tmp/probecost.XXXXXX)
 mkdir -p "$work/payload"
 cp .output/arm64-static/kvmcmo $O/probecost tests/bench/probecost/guest.sh "$work/payload/"
+if [ -n "$SETS" ]; then
+    echo "$SETS" | tr ';' '\n' > "$work/payload/sets"
+else
 cat > "$work/payload/sets" <<SETS
 tp_exit
 tp_entry
@@ -46,6 +58,7 @@ kretprobe_abort
 kprobe_abort kretprobe_abort
 kprobe_map
 SETS
+fi
 rc=0
 for k in "$@"; do
     log=$work/$k.log

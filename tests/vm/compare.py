@@ -90,6 +90,8 @@ def compare_mode(out, kernel, mode):
     during = read(f"{out}/during-{mode}.txt")
     after = read(f"{out}/after-{mode}.txt", "missing")
     check(bool(during), f"{tag} probes visible while attached", "nothing listed while attached")
+    check("abort_open_tp" in during and "guest_entry_tp" in during,
+          f"{tag} tracepoint programs listed while attached (check --loaded)", f"during: {during!r}")
     check(after == "", f"{tag} kill -9 leaves nothing attached",
           f"after: {after!r} (polls {read(f'{out}/after-{mode}.polls')})")
 

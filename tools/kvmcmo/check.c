@@ -13,19 +13,23 @@
 
 static int mode = KVMCMO_MODE_AUTO;
 static bool json;
+static bool loaded;
 
 static const char doc[] =
 	"Show which kernel function each kvmcmo fact comes from, and how it attaches.\n"
 	"\n"
 	"USAGE: kvmcmo check [--attach MODE] [-j]\n"
+	"       kvmcmo check --loaded\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    kvmcmo check                 # the plan kvmcmo stat would use\n"
-	"    kvmcmo check --attach fentry # can everything attach as fentry here?";
+	"    kvmcmo check --attach fentry # can everything attach as fentry here?\n"
+	"    kvmcmo check --loaded        # kvmcmo programs in the kernel now";
 
 static const struct argp_option opts[] = {
 	{ "attach", 'a', "MODE", 0, "auto (default), fentry or kprobe", 0 },
 	{ "json", 'j', NULL, 0, "Print the plan as JSON", 0 },
+	{ "loaded", 'l', NULL, 0, "List kvmcmo's BPF programs loaded in the kernel now (any process), one per line", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -44,6 +48,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'j':
 		json = true;
 		return 0;
+	case 'l':
+		loaded = true;
+		return 0;
 	case 'v':
 		kvmcmo_verbose = 1;
 		return 0;
@@ -52,6 +59,21 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		return EINVAL;
 	}
 	return ARGP_ERR_UNKNOWN;
+}
+
+/* "prog ID NAME" per program: nothing printed means nothing is left */
+static int list_loaded(void)
+{
+	struct kvmcmo_loaded_prog progs[64];
+	int n = kvmcmo_loaded_progs(progs, 64);
+
+	if (n < 0) {
+		kvmcmo_err("cannot list BPF programs: %s", strerror(-n));
+		return KVMCMO_EXIT_FAIL;
+	}
+	for (int i = 0; i < n && i < 64; i++)
+		printf("prog %u %s\n", progs[i].id, progs[i].name);
+	return 0;
 }
 
 int cmd_check(int argc, char **argv)
@@ -70,6 +92,8 @@ int cmd_check(int argc, char **argv)
 		kvmcmo_err("%s", why);
 		return err;
 	}
+	if (loaded)
+		return list_loaded();
 	kvmcmo_plan_build(&plan, mode);
 	if (json) {
 		json_t *rows = json_array();

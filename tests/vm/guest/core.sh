@@ -28,12 +28,15 @@ wait_tracing() {
 	done
 }
 
-# the kernel's own lists of what is attached: fentry trampolines show in
-# enabled_functions, perf kprobes in debugfs kprobes/list
+# what is attached: the kernel's own lists (fentry trampolines show in
+# enabled_functions, perf kprobes in debugfs kprobes/list), and for the
+# tracepoint programs, which neither lists, the kernel's program ids
+# (`kvmcmo check --loaded`: BPF_PROG_GET_NEXT_ID, matched by name)
 attached() {
 	{ cat /sys/kernel/tracing/enabled_functions 2>/dev/null
 	  cat /sys/kernel/debug/kprobes/list 2>/dev/null; } |
 		grep -E 'kvm_handle_guest_abort|io_mem_abort|kvm_pgtable_stage2_(map|relax_perms|mkyoung)|kvm_inject_(dabt|sea)|kvm_arch_destroy_vm' || true
+	$K check --loaded 2>&1
 }
 
 for m in $modes; do
