@@ -79,6 +79,7 @@ static const struct probe_def probe_defs[] = {
 };
 
 #define NDEFS (sizeof(probe_defs) / sizeof(probe_defs[0]))
+_Static_assert(NDEFS <= KVMCMO_MAX_PLAN, "struct kvmcmo_plan holds every row");
 
 struct kvmcmo {
 	struct kvmcmo_bpf *skel;

@@ -71,7 +71,7 @@ enum kvmcmo_mode {
 	KVMCMO_MODE_TRACEPOINT,         /* in a plan: a raw tracepoint, in every mode */
 };
 
-#define KVMCMO_MAX_PLAN 16
+#define KVMCMO_MAX_PLAN 24
 
 struct kvmcmo_plan_row {
 	const char *role;               /* what it gives: "abort entry", ... */

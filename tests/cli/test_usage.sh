@@ -61,6 +61,7 @@ if [ "$(uname -m)" != aarch64 ]; then
 	expect 3 1 stat
 	expect 3 1 stat -j 1 1
 	expect 3 1 check
+	expect 3 1 check --loaded
 	expect 3 1 selftest
 	expect 3 1 selftest --workload-only
 	grep -q "this host is $(uname -m)" "$tmp/err" && passed=$((passed + 1)) ||
