@@ -28,23 +28,29 @@ struct rows {
 	size_t cap;             /* rows allocated */
 };
 
+/* Room for one more row of rsz bytes at the end of r: the new row, or NULL. */
+static char *rows_grow(struct rows *r, size_t rsz)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		char *d = realloc(r->data, cap * rsz);
+
+		if (!d)
+			return NULL;
+		r->data = d;
+		r->cap = cap;
+	}
+	return (char *)r->data + r->n++ * rsz;
+}
+
 /* Append one (key, per-CPU values) row to out, summing the CPUs' copies. */
 static int add_row(struct rows *out, const void *key, size_t ksz,
 		   const char *vals, size_t vsz, size_t stride, int ncpu)
 {
-	size_t rsz = ksz + vsz;
-	char *row;
+	char *row = rows_grow(out, ksz + vsz);
 
-	if (out->n == out->cap) {
-		size_t ncap = out->cap ? 2 * out->cap : 64;
-		char *d = realloc(out->data, ncap * rsz);
-
-		if (!d)
-			return -ENOMEM;
-		out->data = d;
-		out->cap = ncap;
-	}
-	row = (char *)out->data + out->n++ * rsz;
+	if (!row)
+		return -ENOMEM;
 	memcpy(row, key, ksz);
 	memcpy(row + ksz, vals, vsz);
 	for (int c = 1; c < ncpu; c++) {
@@ -243,16 +249,11 @@ static int read_sorted(struct bpf_map *map, void **arr, size_t *n, bool batch)
 /* Append one row of rsz bytes. */
 static int rows_push(struct rows *r, size_t rsz, const void *row)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 64;
-		char *d = realloc(r->data, cap * rsz);
+	char *slot = rows_grow(r, rsz);
 
-		if (!d)
-			return -ENOMEM;
-		r->data = d;
-		r->cap = cap;
-	}
-	memcpy((char *)r->data + r->n++ * rsz, row, rsz);
+	if (!slot)
+		return -ENOMEM;
+	memcpy(slot, row, rsz);
 	return 0;
 }
 

@@ -471,8 +471,8 @@ static void self(struct kd_buf *b, const struct kd_model *m, unsigned int flags)
 	PUTS(b, "\"} 1\n");
 
 	family(b, "kvmcmo_probe_info", "gauge",
-	       "Kernel functions kvmcmo looked for and how each is probed (fentry, kprobe, "
-	       "absent or unused).");
+	       "Kernel functions and tracepoints kvmcmo looked for and how each is probed "
+	       "(tracepoint, fentry, kprobe, absent or unused).");
 	for (int i = 0; i < m->nprobes; i++) {
 		bool dup = false;
 
