@@ -226,7 +226,8 @@ static __always_inline int kvm_slot_fill(struct kvm_memory_slot *s, __u64 gfn,
 		return 0;
 	out->flags = BPF_CORE_READ(s, flags);
 	out->id = BPF_CORE_READ(s, id);
-	return 1;
+	/* a slot being deleted or moved: KVM treats it as no memslot */
+	return !(out->flags & KVMCMO_MEMSLOT_INVALID);
 }
 
 /*

@@ -708,17 +708,26 @@ static __always_inline void thread_vm(struct thread_state *t, struct kvm_vcpu *v
 	t->c_destroy_gen = g;
 	t->c_row = vcpu_row(t->c_vm, t->c_vcpu_id);
 	t->c_rrow_vm = 0;       /* the region row names the VM too */
+	t->c_slot_valid = 0;    /* a destroyed VM's struct kvm may be this one */
 }
 
 /*
- * Memslot updates, counted on kvm_set_memory_region()'s entry and exit (the
- * one way userspace changes memslots, flags such as dirty logging
- * included): while the two differ an update is in flight and no cached
- * memslot is trusted; a cached one is valid while `ended` keeps the value it
- * was cached under.  This saves the two probe reads (the memslots pointer
- * and its generation) that validating against KVM's own state costs on
- * every abort.  writers pairs an exit with its entry (an update already in
- * flight when kvmcmo attached has no entry, and must not count).
+ * Memslot updates in flight, from KVM's arch hooks, which generic code
+ * calls out of line on every kernel (kvm_set_memory_region() itself is
+ * inlined into the ioctl on 5.10 to 6.12): an update begins at
+ * kvm_arch_flush_shadow_memslot() (a slot being deleted or moved, right
+ * after KVM swapped in its invalid copy), kvm_swap_active_memslots() (6.1+)
+ * or kvm_arch_prepare_memory_region(), and ends when
+ * kvm_arch_commit_memory_region() returns (or the prepare fails).  While
+ * begun != ended no cached memslot is trusted; a cached one is valid while
+ * `ended` keeps the value it was cached under.  This saves the two probe
+ * reads (the memslots pointer and its generation) that validating against
+ * KVM's own state costs on every abort.  memslot_writers pairs the ends
+ * with a begin on the same thread (several begin hooks fire per update; an
+ * update already in flight when kvmcmo attached has no begin).  Left: on
+ * 5.10 a delete/move swaps the invalid copy in a little before the flush
+ * hook (under synchronize_srcu), and an abort on that slot then is
+ * labelled with the slot's flags, not "none".
  */
 __u64 memslot_begun;
 __u64 memslot_ended;
@@ -789,6 +798,7 @@ static __always_inline int on_abort_close(struct thread_state *t, long ret, __u3
 	int found, leaf;
 
 	t->active = 0;
+	thread_vm(t, vcpu, kvm);
 	found = thread_memslot(t, kvm, ipa >> KVMCMO_PAGE_SHIFT, &slot);
 
 	obs.ret = ret;
@@ -809,7 +819,6 @@ static __always_inline int on_abort_close(struct thread_state *t, long ret, __u3
 		}
 	}
 
-	thread_vm(t, vcpu, kvm);
 	ak.vm = t->c_vm;
 	ak.vcpu = t->c_vcpu_id;
 	/*
@@ -948,16 +957,34 @@ int BPF_PROG(stage2_relax_fentry)
 	return on_event(KVMCMO_EV_RELAX);
 }
 
-SEC("fentry/kvm_set_memory_region")
-int BPF_PROG(memslot_begin_fentry)
+SEC("fentry/kvm_arch_prepare_memory_region")
+int BPF_PROG(memslot_prepare_fentry)
 {
 	return on_memslot_update(true);
 }
 
-SEC("fexit/kvm_set_memory_region")
-int BPF_PROG(memslot_end_fexit)
+SEC("fexit/kvm_arch_prepare_memory_region")
+int BPF_PROG(memslot_prepared_fexit, void *a, void *b, void *c, void *d, int ret)
+{
+	return ret ? on_memslot_update(false) : 0;
+}
+
+SEC("fexit/kvm_arch_commit_memory_region")
+int BPF_PROG(memslot_commit_fexit)
 {
 	return on_memslot_update(false);
+}
+
+SEC("fentry/kvm_arch_flush_shadow_memslot")
+int BPF_PROG(memslot_flush_fentry)
+{
+	return on_memslot_update(true);
+}
+
+SEC("fentry/kvm_swap_active_memslots")
+int BPF_PROG(memslot_swap_fentry)
+{
+	return on_memslot_update(true);
 }
 
 SEC("fentry/kvm_arch_destroy_vm")
@@ -1000,16 +1027,34 @@ int BPF_KPROBE(stage2_relax_kprobe)
 	return on_event(KVMCMO_EV_RELAX);
 }
 
-SEC("kprobe/kvm_set_memory_region")
-int BPF_KPROBE(memslot_begin_kprobe)
+SEC("kprobe/kvm_arch_prepare_memory_region")
+int BPF_KPROBE(memslot_prepare_kprobe)
 {
 	return on_memslot_update(true);
 }
 
-SEC("kretprobe/kvm_set_memory_region")
-int BPF_KRETPROBE(memslot_end_kretprobe)
+SEC("kretprobe/kvm_arch_prepare_memory_region")
+int BPF_KRETPROBE(memslot_prepared_kretprobe, int ret)
+{
+	return ret ? on_memslot_update(false) : 0;
+}
+
+SEC("kretprobe/kvm_arch_commit_memory_region")
+int BPF_KRETPROBE(memslot_commit_kretprobe)
 {
 	return on_memslot_update(false);
+}
+
+SEC("kprobe/kvm_arch_flush_shadow_memslot")
+int BPF_KPROBE(memslot_flush_kprobe)
+{
+	return on_memslot_update(true);
+}
+
+SEC("kprobe/kvm_swap_active_memslots")
+int BPF_KPROBE(memslot_swap_kprobe)
+{
+	return on_memslot_update(true);
 }
 
 SEC("kprobe/kvm_arch_destroy_vm")

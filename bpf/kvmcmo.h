@@ -117,6 +117,8 @@ enum kvmcmo_dabt_source { KVMCMO_DABT_SOURCES(KVMCMO_DABT_ENUM) KVMCMO_DABT__COU
 /* struct kvm_memory_slot.flags (include/uapi/linux/kvm.h) */
 #define KVMCMO_MEM_LOG_DIRTY_PAGES (1U << 0)
 #define KVMCMO_MEM_READONLY        (1U << 1)
+/* kernel-internal (include/linux/kvm_host.h): a slot being deleted/moved */
+#define KVMCMO_MEMSLOT_INVALID     (1U << 16)
 
 /* struct kvm_run.exit_reason values the outcome needs (uapi, stable) */
 #define KVMCMO_EXIT_MMIO        6
