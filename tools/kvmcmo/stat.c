@@ -212,7 +212,7 @@ static void print_vm_text(const struct kvmcmo_snapshot *s, const struct kvmcmo_v
 
 		if (r->key.vm != vm->id || r->key.outcome >= KVMCMO_OUTCOME__COUNT || !r->hist.count)
 			continue;
-		printf("\n  time in kvm_handle_guest_abort, outcome %s (%llu aborts, avg %llu ns):\n",
+		printf("\n  abort time (fault to re-entry), outcome %s (%llu aborts, avg %llu ns):\n",
 		       kvmcmo_outcome_label[r->key.outcome], (unsigned long long)r->hist.count,
 		       (unsigned long long)(r->hist.sum_ns / r->hist.count));
 		kvmcmo_hist_print(stdout, &r->hist, "nsecs");

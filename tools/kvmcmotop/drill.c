@@ -183,7 +183,7 @@ int top_drill_lines(struct top_lines *l, const struct top_vmstat *w,
 		    top_fmt_ns(v2, sizeof(v2), kvmcmo_hist_quantile(h, 0.5), 8),
 		    top_fmt_ns(v3, sizeof(v3), kvmcmo_hist_quantile(h, 0.99), 8));
 	}
-	ADD("time in kvm_handle_guest_abort, every outcome (n = nanoseconds, u, m, s):");
+	ADD("abort time (fault to re-entry), every outcome (n = ns, u, m, s):");
 	if (!err)
 		err = bars(l, &all, width);
 
