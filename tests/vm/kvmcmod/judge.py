@@ -308,7 +308,7 @@ def main():
     misses = sum(int(x) for x in re.findall(r"^recursion_misses:\s*(\d+)",
                                               read("c-progs.txt", ""), re.M))
     entry_runs = sum(int(v) for ls, v in family(c, "kvmcmo_bpf_program_runs_total").items()
-                     if dict(ls)["program"].startswith("abort_entry_"))
+                     if dict(ls)["program"].startswith("abort_open_"))
     preemptible = "PREEMPT" in read("uname-v", "")
     # the page took the kernel's count over later (counters only grow)
     page_misses = family(c, "kvmcmo_bpf_program_misses_total")
@@ -345,7 +345,7 @@ def main():
               f"({misses} recursion misses recorded, {read('uname-v', '').strip()})",
               preemptible and 0 < lost <= misses and c_total == entry_runs and
               all(c_out.get(o, 0) <= n for o, n in by_out.items()),
-              f"page {c_out} truth {by_out}; abort_entry runs {entry_runs}, "
+              f"page {c_out} truth {by_out}; abort_open runs {entry_runs}, "
               f"recursion misses {misses}, preemptible kernel: {preemptible}")
 
     # ---- HTTP ----

@@ -209,8 +209,10 @@ def main():
         fail_rest('qemu-trace.gz or kvm-trace.gz missing')
 
     progs = [p.get('name', '') for p in stat.get('programs', [])]
-    mode = ('fentry' if 'abort_entry_fentry' in progs else
-            'kprobe' if 'abort_entry_kprobe' in progs else None)
+    # every abort is seen through tracepoints; the mode shows in the
+    # probes of the rarer paths (io_mem_abort: the flash MMIO)
+    mode = ('fentry' if 'io_mem_abort_fentry' in progs else
+            'kprobe' if 'io_mem_abort_kprobe' in progs else None)
     J.check('attach mode', mode is not None, '%s (%s)' % (mode, ', '.join(progs)))
     vms = stat.get('vms', [])
     J.check('exactly one VM, named uefi', len(vms) == 1 and vms[0].get('name') == 'uefi',
