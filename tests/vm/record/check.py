@@ -308,9 +308,16 @@ def main():
           "diff in the guest (static arm64): 0 unchanged, 1 changed")
 
     # ---- several files per side
+    # what this checks is that two files a side are pooled (every sample,
+    # counts unchanged); abort times are the emulator's, and with 10 samples
+    # a side a drift over the boot (TCG warming up) can be significant: the
+    # 21 pairs above judge latency rows, 5 samples a side
     rc, d, _ = diff_json(kvmcmo, p(bases[0]), p(bases[1]), "--", p(bases[2]), p(bases[3]))
-    check(rc == 0 and d and d["base"]["samples"] == d["new"]["samples"] == 2 * len(rec["samples"])
-          and not d["changed_rows"], "BASE... -- NEW...: 2 files a side, clean")
+    moved = [(v["key"], r["metric"], r.get("outcome")) for v in (d or {}).get("vms", [])
+             for r in v["rows"] if r["changed"]]
+    check(d and d["base"]["samples"] == d["new"]["samples"] == 2 * len(rec["samples"])
+          and all(m[1] == "latency_ns" for m in moved) and (rc == 0) == (not moved),
+          "BASE... -- NEW...: 2 files a side, pooled, no count row changed", str(moved))
     rc, d, _ = diff_json(kvmcmo, p(bases[0]) + "," + p(bases[1]), p(news[0]))
     check(rc == 1 and d and flagged(d) == EXPECTED_CHANGE, "comma lists: changed rows flagged")
 
