@@ -175,7 +175,7 @@ struct kvm_memory_slot {
 
 /* 5.17+: memslots in an rbtree by gfn, two copies (node_idx picks one) */
 struct kvm_memslots {
-	__u64 generation;
+	__u64 generation;       /* not read by kvmcmo (see thread_memslot()) */
 	struct rb_root gfn_tree;
 	int node_idx;
 };

@@ -286,25 +286,13 @@ static __always_inline int kvm_memslot_array(void *slots, __u64 gfn,
 }
 
 /*
- * The active memslots of a VM (address space 0: arm64 has one) and their
- * generation.  KVM publishes a new generation on every memslot change
- * (create, delete, move, flags such as dirty logging), so (slots,
- * generation) names one immutable memslot layout: a slot found under it
- * can be reused for later aborts under the same pair.
+ * The active memslots of a VM (address space 0: arm64 has one).  Read only
+ * on a cache miss: the cache itself is invalidated by the memslot-update
+ * hooks (kvmcmo.bpf.c), so KVM's generation is not needed.
  */
-static __always_inline struct kvm_memslots *kvm_read_memslots(struct kvm *kvm, __u64 *gen,
-								const bool direct)
+static __always_inline struct kvm_memslots *kvm_read_memslots(struct kvm *kvm)
 {
-	struct kvm_memslots *slots;
-
-	if (direct) {
-		slots = kvm->memslots[0];
-		*gen = slots ? slots->generation : 0;
-		return slots;
-	}
-	slots = BPF_CORE_READ(kvm, memslots[0]);
-	*gen = slots ? BPF_CORE_READ(slots, generation) : 0;
-	return slots;
+	return BPF_CORE_READ(kvm, memslots[0]);
 }
 
 /* The memslot KVM found for this gfn, searched the way KVM searches. */

@@ -66,7 +66,7 @@ struct thread_state {
 	 * Caches for the common path (a vCPU thread faulting on one big RAM
 	 * slot): the VM id and vcpu_id of this thread's vcpu, valid while no
 	 * VM was destroyed since (destroy_gen), and the last memslot found,
-	 * valid while the VM's memslots keep their pointer and generation.
+	 * valid while no memslot update ran since (memslot_ended, below).
 	 */
 	__u64 c_vcpu;
 	__u64 c_vm;
@@ -759,7 +759,6 @@ static __always_inline int thread_memslot(struct thread_state *t, struct kvm *kv
 {
 	__u64 ended = *(volatile __u64 *)&memslot_ended;
 	bool quiet = *(volatile __u64 *)&memslot_begun == ended;
-	__u64 gen;
 	struct kvm_memslots *slots;
 
 	if (quiet && t->c_slot_valid && t->c_slots == (__u64)kvm && t->c_slots_gen == ended &&
@@ -767,7 +766,7 @@ static __always_inline int thread_memslot(struct thread_state *t, struct kvm *kv
 		*slot = t->c_slot;
 		return 1;
 	}
-	slots = kvm_read_memslots(kvm, &gen, false);
+	slots = kvm_read_memslots(kvm);
 	if (!kvm_find_memslot(slots, gfn, slot))
 		return 0;
 	t->c_slot = *slot;
