@@ -412,6 +412,34 @@ static __always_inline int region_count_hash(__u64 vm, __u64 base, __u64 size, _
 }
 
 /*
+ * A VM's end: its live entry moves to the dead list (a destroyed VM keeps
+ * its counters under its id; its struct kvm may come back as a new VM,
+ * which must get a new id), and every thread's cached VM id is dropped.
+ */
+static __always_inline void vm_retire(__u64 kvm_ptr, struct kvmcmo_vm_info *vi)
+{
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&destroy_gen, &zero);
+
+	if (gen)
+		__sync_fetch_and_add(gen, 1);   /* result unused: BPF_XADD, fine on 5.10 */
+	if (!vi)
+		return;
+	/* the map value is ours until deleted: mark it, copy it, drop it */
+	vi->destroyed_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&dead_vms, &vi->id, vi, BPF_ANY);
+	bpf_map_delete_elem(&vms, &kvm_ptr);
+}
+
+static __always_inline int on_destroy_vm(struct kvm *kvm)
+{
+	__u64 kvm_ptr = (__u64)kvm;
+
+	vm_retire(kvm_ptr, bpf_map_lookup_elem(&vms, &kvm_ptr));
+	return 0;
+}
+
+/*
  * The VM behind a struct kvm: found, or created the first time it is seen
  * with a fresh id, its VMM's pid and its VM fd (debugfs dir "<pid>-<fd>").
  */
@@ -427,8 +455,18 @@ static __always_inline __u64 vm_id(__u64 kvm_ptr)
 	__u64 *seq;
 
 	vi = bpf_map_lookup_elem(&vms, &kvm_ptr);
-	if (vi)
-		return vi->id;
+	if (vi) {
+		if (vi->pid == bpf_get_current_pid_tgid() >> 32)
+			return vi->id;
+		/*
+		 * KVM serves a VM only in the mm that created it (kvm->mm):
+		 * another process here means a new VM at a dead VM's address,
+		 * whose destroy our probe missed (a kprobe the kernel's
+		 * recursion guard skipped).  The dead one ends now.
+		 */
+		vm_retire(kvm_ptr, vi);
+		stat_inc(KVMCMO_STAT_VM_DESTROY_UNSEEN);
+	}
 	seq = bpf_map_lookup_elem(&vm_seq, &zero);
 	info = bpf_map_lookup_elem(&vm_scratch, &zero);     /* too big for the stack */
 	if (!seq || !info)
@@ -463,27 +501,6 @@ static __always_inline __u64 vm_id(__u64 kvm_ptr)
 		stat_inc(KVMCMO_STAT_VM_OVERFLOW);
 	}
 	return info->id;
-}
-
-/* A destroyed VM keeps its counters under its id; its struct kvm may come
- * back as a new VM, which must get a new id. */
-static __always_inline int on_destroy_vm(struct kvm *kvm)
-{
-	__u64 kvm_ptr = (__u64)kvm;
-	struct kvmcmo_vm_info *vi = bpf_map_lookup_elem(&vms, &kvm_ptr);
-
-	__u32 zero = 0;
-	__u64 *gen = bpf_map_lookup_elem(&destroy_gen, &zero);
-
-	if (gen)
-		__sync_fetch_and_add(gen, 1);   /* result unused: BPF_XADD, fine on 5.10 */
-	if (!vi)
-		return 0;
-	/* the map value is ours until deleted: mark it, copy it, drop it */
-	vi->destroyed_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&dead_vms, &vi->id, vi, BPF_ANY);
-	bpf_map_delete_elem(&vms, &kvm_ptr);
-	return 0;
 }
 
 static __always_inline int traced(void)

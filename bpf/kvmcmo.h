@@ -289,7 +289,8 @@ struct kvmcmo_vm_info {
 	X(MAP_FULL, "map_full")         /* an update failed: map full */ \
 	X(NO_ENTRY, "no_entry")         /* an abort with no vcpu found, or a callee event with no abort open */ \
 	X(ENTRY_BUSY, "entry_busy")     /* nested entry on one thread */ \
-	X(VM_OVERFLOW, "vm_overflow")   /* more than KVMCMO_MAX_VMS VMs */
+	X(VM_OVERFLOW, "vm_overflow")   /* more than KVMCMO_MAX_VMS VMs */ \
+	X(VM_DESTROY_UNSEEN, "vm_destroy_unseen") /* a VM's destroy the kernel hid from its probe (recursion guard), found later */
 #define KVMCMO_STAT_ENUM(n, l) KVMCMO_STAT_##n,
 enum kvmcmo_stat { KVMCMO_STATS(KVMCMO_STAT_ENUM) KVMCMO_STAT__COUNT };
 

@@ -376,7 +376,6 @@ static int read_counts(struct kvmcmo_bpf *skel, struct kvmcmo_snapshot *s, bool 
 
 static void vm_from_info(struct kvmcmo_vm *vm, const struct kvmcmo_vm_info *info, bool alive)
 {
-	char *dash;
 	size_t n = info->cmdline_len < sizeof(info->cmdline) ? info->cmdline_len : sizeof(info->cmdline);
 
 	memset(vm, 0, sizeof(*vm));
@@ -385,10 +384,7 @@ static void vm_from_info(struct kvmcmo_vm *vm, const struct kvmcmo_vm_info *info
 	vm->alive = alive;
 	vm->first_ns = info->first_ns;
 	vm->destroyed_ns = info->destroyed_ns;
-	vm->fd = -1;
-	dash = strchr(info->debugfs_name, '-');
-	if (dash && dash[1])
-		vm->fd = atoi(dash + 1);
+	vm->fd = kvmcmo_vm_fd(info->debugfs_name);
 	/* the argv captured at first sight, then the live process, then comm */
 	if (kvmcmo_vm_name_from_cmdline(info->cmdline, n, vm->name, sizeof(vm->name)) &&
 	    kvmcmo_vm_name(info->pid, vm->name, sizeof(vm->name)))
@@ -442,6 +438,10 @@ int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
 	int err;
 
 	memset(s, 0, sizeof(*s));
+	/* first, so the VM list read below knows every VM KVM has destroyed */
+	err = kvmcmo_reap_vms(k);
+	if (err < 0)
+		return err;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->taken_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	err = read_counts(skel, s, batch);
@@ -464,6 +464,7 @@ int kvmcmo_snapshot_read(struct kvmcmo *k, struct kvmcmo_snapshot *s)
 			if (idx < KVMCMO_STAT__COUNT)
 				s->stats[idx] = v;
 		}
+		s->stats[KVMCMO_STAT_VM_DESTROY_UNSEEN] += kvmcmo_reaper(k)->reaped;
 	}
 	free(st.data);
 	if (err)

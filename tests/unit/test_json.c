@@ -343,7 +343,7 @@ TEST(empty_snapshot)
 	if (!ASSERT_TRUE(root != NULL, "render"))
 		return;
 	t = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
-	ASSERT_STREQ(t, "{\"stats\":{\"entry_busy\":0,\"map_full\":0,\"no_entry\":0,"
+	ASSERT_STREQ(t, "{\"stats\":{\"entry_busy\":0,\"map_full\":0,\"no_entry\":0,\"vm_destroy_unseen\":0,"
 		     "\"vm_overflow\":0},\"vms\":[]}", "no VMs");
 	free(t);
 	json_decref(root);
