@@ -6,11 +6,8 @@
  * absorbed here, by feature tests on the running kernel's BTF (never by
  * version number).  Each reader names the kernel change it covers.
  *
- * Readers on the per-abort path take `direct`, a compile-time constant:
- * true in fentry/fexit programs, whose arguments are BTF pointers the
- * verifier lets us dereference (one load each), false in kprobes, which must
- * go through bpf_probe_read_kernel() (a helper call each, about a hundred
- * guest instructions).  The constant folds the other branch away.
+ * The vcpu comes from current->preempt_notifiers (kvm_current_vcpu()),
+ * not from a BTF-typed argument, so every read is a probe read.
  */
 #ifndef __KVM_READ_BPF_H
 #define __KVM_READ_BPF_H
@@ -23,10 +20,8 @@
  * Treat ESR_EL2 as a 64-bit register" (5.19): read by the field's size so
  * the high half of a u32 field is never padding garbage.
  */
-static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu, const bool direct)
+static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu)
 {
-	if (direct && bpf_core_field_size(vcpu->arch.fault.esr_el2) == 8)
-		return vcpu->arch.fault.esr_el2;
 	if (bpf_core_field_size(vcpu->arch.fault.esr_el2) == 4) {
 		__u32 v = 0;
 
@@ -42,16 +37,16 @@ static __always_inline __u64 kvm_read_esr(struct kvm_vcpu *vcpu, const bool dire
  */
 #define KVMCMO_HPFAR_FIPA_MASK 0x0000fffffffffff0ULL
 
-static __always_inline __u64 kvm_read_ipa(struct kvm_vcpu *vcpu, const bool direct)
+static __always_inline __u64 kvm_read_ipa(struct kvm_vcpu *vcpu)
 {
-	__u64 hpfar = direct ? vcpu->arch.fault.hpfar_el2 : BPF_CORE_READ(vcpu, arch.fault.hpfar_el2);
+	__u64 hpfar = BPF_CORE_READ(vcpu, arch.fault.hpfar_el2);
 
 	return (hpfar & KVMCMO_HPFAR_FIPA_MASK) << 8;
 }
 
-static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu, const bool direct)
+static __always_inline __u64 kvm_read_pc(struct kvm_vcpu *vcpu)
 {
-	return direct ? vcpu->arch.ctxt.regs.pc : BPF_CORE_READ(vcpu, arch.ctxt.regs.pc);
+	return BPF_CORE_READ(vcpu, arch.ctxt.regs.pc);
 }
 
 /* 6.0+: PC moves are deferred to the next guest entry (iflags) */
@@ -71,16 +66,15 @@ static __always_inline int kvm_pc_deferred(struct kvm_vcpu *vcpu)
 #define KVMCMO_IFLAG_PENDING_EXCEPTION 0x1
 #define KVMCMO_IFLAG_INCREMENT_PC      0x2
 
-static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc, __u64 esr,
-					    const bool direct)
+static __always_inline int kvm_read_skipped(struct kvm_vcpu *vcpu, __u64 entry_pc, __u64 esr)
 {
 	if (kvm_pc_deferred(vcpu)) {
-		__u8 f = direct ? vcpu->arch.iflags : BPF_CORE_READ(vcpu, arch.iflags);
+		__u8 f = BPF_CORE_READ(vcpu, arch.iflags);
 
 		return (f & (KVMCMO_IFLAG_PENDING_EXCEPTION | KVMCMO_IFLAG_INCREMENT_PC)) ==
 		       KVMCMO_IFLAG_INCREMENT_PC;
 	}
-	return kvm_read_pc(vcpu, direct) == entry_pc + ((esr & KVMCMO_ESR_IL) ? 4 : 2);
+	return kvm_read_pc(vcpu) == entry_pc + ((esr & KVMCMO_ESR_IL) ? 4 : 2);
 }
 
 /*

@@ -653,9 +653,9 @@ static __always_inline int on_inject_dabt(struct kvm_vcpu *vcpu)
 		 */
 		if (!t->vcpu_ok || t->vcpu != (__u64)vcpu)
 			thread_set_vcpu(t, vcpu);
-		t->pc = kvm_read_pc(vcpu, false);
-		t->esr = kvm_read_esr(vcpu, false);
-		t->ipa = kvm_read_ipa(vcpu, false);
+		t->pc = kvm_read_pc(vcpu);
+		t->esr = kvm_read_esr(vcpu);
+		t->ipa = kvm_read_ipa(vcpu);
 		t->events = 0;
 		t->active = 1;
 		t->start_ns = bpf_ktime_get_ns();
@@ -830,7 +830,7 @@ static __always_inline int on_abort_close(struct thread_state *t, long ret, __u3
 			leaf = t->s2_ok ? kvm_s2_leaf(&t->s2, &t->s2_hint, ipa) : -1;
 			if (leaf >= 0)
 				obs.events |= leaf ? KVMCMO_EV_MAP_W : KVMCMO_EV_MAP_R;
-		} else if (kvm_read_skipped(vcpu, t->pc, esr, false)) {
+		} else if (kvm_read_skipped(vcpu, t->pc, esr)) {
 			obs.events |= KVMCMO_EV_SKIP;
 		}
 	}
