@@ -22,6 +22,10 @@
  *   none    CMO(CM=1)                      -> translation  skip
  *   none    ldr/str (ISV=1)                -> translation  mmio_user
  *   none    ldp, no ISV                    -> translation  nisv, or error
+ *   oob     ldr (ISV=1), beyond the VM's IPA size (40 bits: KVM_CREATE_VM
+ *           type 0)                        -> translation  inject_dabt (5.19+,
+ *           before the kvm_guest_fault tracepoint: the guest takes a data
+ *           abort), mmio_user before (as none)
  *   none    exec (instruction fetch)       -> translation  other    (a
  *           prefetch abort injected: kvm_inject_pabt(), 7.2
  *           kvm_inject_sea(iabt=true); kvmcmo has no label for it)
@@ -106,6 +110,7 @@ enum wl_region {
 	WL_NONE,
 	WL_GIC,         /* the in-kernel vGICv3 distributor (no memslot) */
 	WL_S1VA,        /* guest VA mapped by the second-level table (MMU on) */
+	WL_OOB,         /* beyond the VM's IPA size (no memslot can be there) */
 	WL_REGION__COUNT,
 };
 
@@ -124,6 +129,8 @@ static const struct {
 	[WL_GIC] = { 0x08000000, 0, KVMCMO_MEMSLOT_NONE, "gic" },
 	/* a VA, not an IPA: page 0 maps rw page 0 (setup_mmu()) */
 	[WL_S1VA] = { 0x80000000, 0, KVMCMO_MEMSLOT_RW, "s1va" },
+	/* the first IPA past a type-0 VM's 40-bit IPA space */
+	[WL_OOB] = { 1ULL << 40, 0, KVMCMO_MEMSLOT_NONE, "oob" },
 };
 
 #define WL_GICR_IPA 0x080a0000UL        /* redistributor, 128 KiB per vCPU */
@@ -257,6 +264,11 @@ static const struct wl_case cases[] = {
 	 * CTR_EL0.DIC the host maps it executable and the exec does not
 	 * fault) */
 	CASE("rw_read_exec", STEP(READ, RW, 4), STEP(EXEC, RW, 4)),
+	/* read/translation/none/inject_dabt x2 (5.19+; before,
+	 * read/translation/none/mmio_user x2 and 2 MMIO read exits): reads
+	 * beyond the VM's IPA size, which KVM answers before its
+	 * kvm_guest_fault tracepoint; the guest takes 2 data aborts */
+	CASE("oob_read", STEP(READ, OOB, 2)),
 	/* exec/translation/none/other x4: KVM injects a prefetch abort
 	 * (kvmcmo has no label for that); the guest takes 4 exceptions and
 	 * returns to x30 */
@@ -351,7 +363,8 @@ static struct wl_host {
 	int dic;                /* CTR_EL0.DIC: KVM maps normal memory executable */
 	int hafdbs;             /* the guest's ID_AA64MMFR1_EL1.HAFDBS != 0 */
 	int s1ptw_read;         /* a S1PTW translation fault is a read */
-} host = { .s1ptw_read = 1 };
+	int oob_inject;         /* an IPA beyond the VM's IPA size gets an abort */
+} host = { .s1ptw_read = 1, .oob_inject = 1 };
 
 /*
  * Kernel release as major * 1000000 + minor * 1000 + patch; 0 if unknown.
@@ -405,6 +418,10 @@ static int host_facts(int kvm_fd, int need_vcpu)
 	int r;
 
 	host.s1ptw_read = !rel || release_has(rel, 6002000, s1ptw_stable, 3);
+	/* "KVM: arm64: Inject exception on out-of-IPA-range translation
+	 * fault" (v5.19, not in stable): before it the access went to
+	 * io_mem_abort() like any other IPA without a memslot */
+	host.oob_inject = !rel || release_has(rel, 5019000, NULL, 0);
 #if defined(__aarch64__)
 	{
 		uint64_t ctr;
@@ -510,18 +527,26 @@ static void truth_access(struct truth *t, enum wl_region r, uint64_t page,
 			 const struct access *a, int nisv_cap)
 {
 	enum kvmcmo_memslot ms = region[r].memslot;
-	uint8_t *st = r == WL_NONE ? NULL : &t->state[r][page];
+	uint8_t *st = r == WL_NONE || r == WL_OOB ? NULL : &t->state[r][page];
 	enum kvmcmo_fault f;
 
 	if (!a->happens)
 		return;
+	if (r == WL_OOB && host.oob_inject && !a->exec && !a->cm) {
+		/* kvm_handle_guest_abort() injects before its tracepoint:
+		 * kvm_inject_dabt() (7.2: kvm_inject_sea(iabt=false)) */
+		count(t, a->kind, KVMCMO_FAULT_TRANSLATION, ms, KVMCMO_OUTCOME_INJECT_DABT);
+		t->dabt[KVMCMO_DABT_ABORT]++;
+		t->guest_exceptions++;
+		return;
+	}
 	if (r == WL_GIC) {
 		/* io_mem_abort() -> kvm_io_bus_*() handled it: no exit */
 		count(t, a->kind, KVMCMO_FAULT_TRANSLATION, ms,
 		      KVMCMO_OUTCOME_MMIO_KERNEL);
 		return;
 	}
-	if (r == WL_NONE) {
+	if (r == WL_NONE || r == WL_OOB) {
 		f = KVMCMO_FAULT_TRANSLATION;
 		if (a->exec) {
 			/* kvm_inject_pabt(): the guest takes a prefetch abort */
@@ -675,6 +700,7 @@ static void vm_layout(const struct wl_case *c, unsigned long bench_pages,
 	npages[WL_NONE] = WL_NONE_PAGES;
 	npages[WL_GIC] = WL_GIC_PAGES;
 	npages[WL_S1VA] = 1;
+	npages[WL_OOB] = WL_NONE_PAGES;
 	if (c->bench) {
 		/* whole 64 KiB chunks, only code and rw slots */
 		npages[WL_RW] = (bench_pages + 15) & ~15UL;
@@ -697,7 +723,7 @@ static int truth_build(struct truth *t, const struct wl_case *c,
 	memset(t, 0, sizeof(*t));
 	vm_layout(c, bench_pages, t->npages);
 	for (int r = 0; r < WL_REGION__COUNT; r++) {
-		if (r == WL_NONE || !t->npages[r])
+		if (r == WL_NONE || r == WL_OOB || !t->npages[r])
 			continue;
 		t->state[r] = calloc(t->npages[r], 1);
 		if (!t->state[r]) {
