@@ -77,11 +77,23 @@ if [ $MODE = full ]; then
 		--max-vms 2 --per-vm-latency > /out/b.out 2> /out/b.err &
 	DAEMONS="$DAEMONS b $!"
 fi
-# C has no destroy probe: every VM's end is found by reap.c, as when the
-# kernel's recursion guard skips a destroy kprobe
-KVMCMO_NO_PROBE=kvm_arch_destroy_vm \
-./kvmcmod --web.listen-address 127.0.0.1:10133 --interval 200ms --vm-grace 2s \
-	--attach kprobe $CFG > /out/c.out 2> /out/c.err &
+# C has no destroy probe: every VM's end is found by user/reap.c, as when
+# the kernel's recursion guard skips a destroy kprobe.  reap.c reads KVM's
+# debugfs, else the VMM's /proc/PID/fd: on 5.10 and 6.12 C runs in a mount
+# namespace without debugfs, so each path runs on two kernels
+CMD="./kvmcmod --web.listen-address 127.0.0.1:10133 --interval 200ms --vm-grace 2s \
+	--attach kprobe $CFG"
+case $(uname -r) in
+5.10.*|6.12.*)
+	KVMCMO_NO_PROBE=kvm_arch_destroy_vm unshare -m sh -c \
+		"umount /sys/kernel/debug; ls /sys/kernel/debug/kvm > /out/c-debugfs.txt 2>&1;
+		 exec $CMD" > /out/c.out 2> /out/c.err &
+	;;
+*)
+	ls /sys/kernel/debug/kvm > /out/c-debugfs.txt 2>&1
+	KVMCMO_NO_PROBE=kvm_arch_destroy_vm $CMD > /out/c.out 2> /out/c.err &
+	;;
+esac
 PC=$!
 PP=
 if [ $MODE = full ]; then
