@@ -333,7 +333,7 @@ def main():
     expired = c.get(("kvmcmo_vms_expired_total", frozenset()))
     # C runs without a destroy probe (KVMCMO_NO_PROBE=kvm_arch_destroy_vm),
     # as when the kernel's recursion guard skips a destroy kprobe: reap.c
-    # must find every VM's end from KVM's debugfs
+    # must find every VM's end from KVM's debugfs, or /proc without it
     check("C: no destroy probe attached",
           any(dict(ls)["function"] == "kvm_arch_destroy_vm" and dict(ls)["mode"] == "absent"
               for ls in family(c, "kvmcmo_probe_info")) and
